@@ -1,0 +1,53 @@
+# backprop-anim: `make demo` renders the default lecture, `make test` runs the suite.
+# Both sit on `make setup`, which is idempotent and quick once done: Debian packages
+# only where missing, a .venv/ with the project installed editable with its extras.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# System packages: Cairo/Pango headers + pkg-config to build manimpango, espeak-ng as
+# the fallback voice, chromium for the gallery page test.
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config gcc espeak-ng chromium
+EXTRAS := voice,dask,digits,dev
+DEMO_CONFIG := configs/textbook-2-2-2.yaml
+
+.PHONY: setup demo test lint format lectures bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/backprop-anim trace $(DEMO_CONFIG)
+
+test: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+lectures: setup
+	for c in configs/*.yaml; do $(BIN)/backprop-anim render $$c -q l || exit 1; done
+
+bench: setup
+	$(BIN)/python benchmarks/engine_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

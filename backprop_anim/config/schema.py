@@ -1,0 +1,386 @@
+"""The config schema (pydantic v2): what a lecture's YAML may say, and its defaults.
+
+Pydantic does the type checking and produces located errors; the loader turns those
+into ``file:line: field: message``. Checks that need more than one field (weight
+shapes against layer sizes, a loss that fits the output activation) live in
+:func:`semantic_errors`, which returns located messages the same way.
+
+Limits (see docs/config.md): a lecture animates small networks, so sizes are bounded
+to keep traces and renders tractable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..engine.activations import ACTIVATIONS
+from ..engine.losses import LOSSES
+from ..engine.optimizers import OPTIMIZERS
+
+MAX_UNITS_PER_LAYER = 1024
+MAX_LAYERS = 12
+MAX_INPUTS = 1024
+MAX_EDGES = 250_000
+MAX_STEPS = 100_000
+MAX_SAMPLES = 100_000
+MAX_DETAIL_STEPS = 20
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+UNIT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,15}$"
+
+INIT_SCHEMES = (
+    "uniform",
+    "normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_normal",
+    "nguyen_widrow",
+)
+GENERATORS = ("xor", "circles", "moons", "spirals", "sine", "digits")
+
+Path = tuple[str | int, ...]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (the loader adds a 'did you mean')."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+UnitName = Annotated[str, Field(pattern=UNIT_NAME_PATTERN)]
+
+
+def _registered(name: str, registry: dict, what: str) -> str:
+    if name not in registry:
+        raise ValueError(f"unknown {what} {name!r}; expected one of: {', '.join(registry)}")
+    return name
+
+
+class InitConfig(Strict):
+    """How weights (and biases) not given explicitly are drawn. Seeded: same seed, same net."""
+
+    scheme: str = "xavier_uniform"
+    seed: int = 0
+    low: FiniteFloat = -1.0  # uniform
+    high: FiniteFloat = 1.0  # uniform
+    std: PositiveFloat = 0.1  # normal
+    biases: Literal["zeros", "scheme"] = "zeros"  # 'scheme' draws biases like the weights
+
+    @field_validator("scheme")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        return _registered(v, dict.fromkeys(INIT_SCHEMES), "init scheme")
+
+    @model_validator(mode="after")
+    def _range(self) -> InitConfig:
+        if self.low >= self.high:
+            raise ValueError(f"uniform range needs low < high, got low={self.low}, high={self.high}")
+        return self
+
+
+class LayerConfig(Strict):
+    name: str | None = None
+    units: Annotated[int, Field(ge=1, le=MAX_UNITS_PER_LAYER)] | list[UnitName]
+    activation: str = "sigmoid"
+    slope: FiniteFloat = 0.01  # leaky_relu's negative slope
+    weights: list[list[FiniteFloat]] | None = None  # [units][inputs of this layer]
+    biases: list[FiniteFloat] | None = None
+    trainable: bool = True
+    init: InitConfig | None = None  # overrides network.init for this layer
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v: str) -> str:
+        return _registered(v, ACTIVATIONS, "activation")
+
+    @field_validator("units")
+    @classmethod
+    def _units(cls, v: int | list[str]) -> int | list[str]:
+        if isinstance(v, list):
+            if not 1 <= len(v) <= MAX_UNITS_PER_LAYER:
+                raise ValueError(f"expected 1 to {MAX_UNITS_PER_LAYER} unit names")
+            if len(set(v)) != len(v):
+                raise ValueError("unit names must be unique")
+        return v
+
+    @property
+    def n_units(self) -> int:
+        return self.units if isinstance(self.units, int) else len(self.units)
+
+
+class NetworkConfig(Strict):
+    inputs: Annotated[int, Field(ge=1, le=MAX_INPUTS)] | list[UnitName]
+    layers: Annotated[list[LayerConfig], Field(min_length=1, max_length=MAX_LAYERS)]
+    init: InitConfig = InitConfig()
+
+    @property
+    def n_inputs(self) -> int:
+        return self.inputs if isinstance(self.inputs, int) else len(self.inputs)
+
+    def input_names(self) -> list[str]:
+        if isinstance(self.inputs, list):
+            return list(self.inputs)
+        return [f"x{i + 1}" for i in range(self.inputs)]
+
+    def unit_names(self, index: int) -> list[str]:
+        layer = self.layers[index]
+        if isinstance(layer.units, list):
+            return list(layer.units)
+        last = index == len(self.layers) - 1
+        prefix = "o" if last else ("h" if len(self.layers) == 2 else f"h{index + 1}_")
+        return [f"{prefix}{j + 1}" for j in range(layer.units)]
+
+    def layer_name(self, index: int) -> str:
+        layer = self.layers[index]
+        if layer.name:
+            return layer.name
+        return "output" if index == len(self.layers) - 1 else f"hidden{index + 1}"
+
+    def sizes(self) -> list[int]:
+        return [self.n_inputs] + [layer.n_units for layer in self.layers]
+
+    def n_edges(self) -> int:
+        s = self.sizes()
+        return sum(a * b for a, b in zip(s[:-1], s[1:], strict=False))
+
+    def n_parameters(self) -> int:
+        return self.n_edges() + sum(layer.n_units for layer in self.layers)
+
+
+class Sample(Strict):
+    x: list[FiniteFloat]
+    y: list[FiniteFloat] | int  # an int is a class index (one-hot for the output layer)
+
+
+class CsvData(Strict):
+    path: str
+    inputs: list[str]  # column names
+    targets: list[str]
+
+
+class GeneratorData(Strict):
+    name: str
+    n: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 200
+    noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.1
+    seed: int = 0
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _registered(v, dict.fromkeys(GENERATORS), "data generator")
+
+
+class DataConfig(Strict):
+    samples: list[Sample] | None = None
+    csv: CsvData | None = None
+    generator: GeneratorData | None = None
+    # Min-max scale the targets into [lo, hi] for training; displays invert it.
+    scale_targets: tuple[FiniteFloat, FiniteFloat] | None = None
+    # Standardize inputs (mean 0, std 1 per column) or min-max them into [0, 1].
+    scale_inputs: Literal["none", "standard", "minmax"] = "none"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        given = [k for k in ("samples", "csv", "generator") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "expected exactly one data source: 'samples', 'csv' or 'generator'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.samples is not None and not self.samples:
+            raise ValueError("'samples' is empty; give at least one {x: [...], y: [...]}")
+        if self.scale_targets is not None and self.scale_targets[0] >= self.scale_targets[1]:
+            raise ValueError("scale_targets needs [low, high] with low < high")
+        return self
+
+
+class OptimizerConfig(Strict):
+    name: str = "sgd"
+    learning_rate: PositiveFloat = 0.1
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    beta2: Annotated[float, Field(ge=0, lt=1)] = 0.999
+    eps: PositiveFloat = 1e-8
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _registered(v, OPTIMIZERS, "optimizer")
+
+    def params(self) -> dict[str, float]:
+        p: dict[str, float] = {"learning_rate": self.learning_rate}
+        if self.name == "momentum":
+            p["momentum"] = self.momentum
+        elif self.name == "adam":
+            p.update(beta1=self.beta1, beta2=self.beta2, eps=self.eps)
+        return p
+
+
+class TrainingConfig(Strict):
+    loss: str = "half_sse"
+    optimizer: OptimizerConfig = OptimizerConfig()
+    batch_size: Annotated[int, Field(ge=1)] | Literal["full"] = 1
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] = 1
+    shuffle: bool = True
+    seed: int = 0
+    update_biases: bool = True
+    update: Literal["all", "random_layer"] = "all"
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v: str) -> str:
+        return _registered(v, LOSSES, "loss")
+
+
+class TraceConfig(Strict):
+    # Steps traced in full detail (negative counts from the end). None: all steps when
+    # there are at most 10, else the first and the last.
+    detail_steps: Annotated[list[int], Field(max_length=MAX_DETAIL_STEPS)] | None = None
+    # Parameters are snapshotted for the overview every N steps (None: about 50 snapshots).
+    snapshot_every: Annotated[int, Field(ge=1)] | None = None
+
+
+class NarrationConfig(Strict):
+    enabled: bool = True
+    level: Literal["brief", "standard", "detailed"] = "standard"
+    beats: dict[str, str] = {}
+
+
+class Config(Strict):
+    name: str
+    title: str = ""
+    description: str = ""
+    network: NetworkConfig
+    data: DataConfig
+    training: TrainingConfig = TrainingConfig()
+    trace: TraceConfig = TraceConfig()
+    narration: NarrationConfig = NarrationConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not name_is_safe(v):
+            raise ValueError(
+                f"{v!r} is not a safe folder name: expected 1 to 64 lowercase letters, "
+                "digits, '-' and '_', starting with a letter or digit"
+            )
+        return v
+
+    @field_validator("narration", mode="before")
+    @classmethod
+    def _narration_off(cls, v: Any) -> Any:
+        # `narration: off` (YAML reads it as False) switches narration off.
+        if v is False or v == "off":
+            return {"enabled": False}
+        return v
+
+
+def semantic_errors(cfg: Config) -> list[tuple[Path, str]]:
+    """Checks across fields, as (path, message) pairs for the loader to locate."""
+    errors: list[tuple[Path, str]] = []
+    net = cfg.network
+    sizes = net.sizes()
+    if net.n_edges() > MAX_EDGES:
+        errors.append(
+            (
+                ("network",),
+                f"network has {net.n_edges()} weights; at most {MAX_EDGES} can be animated",
+            )
+        )
+    names = [net.layer_name(i) for i in range(len(net.layers))]
+    for i, layer in enumerate(net.layers):
+        fan_in, units = sizes[i], sizes[i + 1]
+        base: Path = ("network", "layers", i)
+        if names.count(names[i]) > 1 and layer.name:
+            errors.append(((*base, "name"), f"layer name {layer.name!r} is used twice"))
+        if layer.weights is not None:
+            if len(layer.weights) != units:
+                errors.append(
+                    (
+                        (*base, "weights"),
+                        f"expected {units} rows (one per unit), got {len(layer.weights)}",
+                    )
+                )
+            for r, row in enumerate(layer.weights):
+                if len(row) != fan_in:
+                    errors.append(
+                        (
+                            (*base, "weights", r),
+                            f"expected {fan_in} values (one per input of this layer), "
+                            f"got {len(row)}",
+                        )
+                    )
+        if layer.biases is not None and len(layer.biases) != units:
+            errors.append(((*base, "biases"), f"expected {units} biases, got {len(layer.biases)}"))
+        if layer.activation == "softmax" and i != len(net.layers) - 1:
+            errors.append(((*base, "activation"), "softmax is only allowed on the output layer"))
+        if layer.activation == "softmax" and units < 2:
+            errors.append(((*base, "activation"), "softmax needs at least 2 output units"))
+
+    out = net.layers[-1]
+    from ..engine.losses import get_loss
+
+    loss = get_loss(cfg.training.loss)
+    if loss.requires_activation and out.activation not in loss.requires_activation:
+        errors.append(
+            (
+                ("training", "loss"),
+                f"{cfg.training.loss} needs a {' or '.join(loss.requires_activation)} output "
+                f"layer, but the output activation is {out.activation}",
+            )
+        )
+    if out.activation == "softmax" and cfg.training.loss != "cross_entropy":
+        errors.append(
+            (("training", "loss"), "a softmax output layer is trained with loss: cross_entropy")
+        )
+    if cfg.data.samples is not None:
+        n_out = out.n_units
+        for s, sample in enumerate(cfg.data.samples):
+            if len(sample.x) != net.n_inputs:
+                errors.append(
+                    (
+                        ("data", "samples", s, "x"),
+                        f"expected {net.n_inputs} inputs, got {len(sample.x)}",
+                    )
+                )
+            if isinstance(sample.y, int):
+                if not 0 <= sample.y < n_out:
+                    errors.append(
+                        (
+                            ("data", "samples", s, "y"),
+                            f"class index {sample.y} is out of range for {n_out} outputs",
+                        )
+                    )
+            elif len(sample.y) != n_out:
+                errors.append(
+                    (
+                        ("data", "samples", s, "y"),
+                        f"expected {n_out} targets (one per output unit), got {len(sample.y)}",
+                    )
+                )
+    bs = cfg.training.batch_size
+    if cfg.data.samples is not None and isinstance(bs, int) and bs > len(cfg.data.samples):
+        errors.append(
+            (
+                ("training", "batch_size"),
+                f"batch_size {bs} is larger than the {len(cfg.data.samples)} samples",
+            )
+        )
+    for k, step in enumerate(cfg.trace.detail_steps or []):
+        if not -cfg.training.steps <= step < cfg.training.steps:
+            errors.append(
+                (
+                    ("trace", "detail_steps", k),
+                    f"step {step} is outside the {cfg.training.steps} training steps",
+                )
+            )
+    return errors
+
+
+def name_is_safe(name: str) -> bool:
+    return re.fullmatch(NAME_PATTERN, name) is not None

@@ -1,0 +1,204 @@
+"""Training data: inline samples, a CSV file, or a seeded generator.
+
+Classification generators produce integer classes; they become a single 0/1 target
+for a one-unit output layer, or one-hot rows for a wider (softmax) output layer.
+Target scaling (min-max into [lo, hi]) is kept as an explicit, invertible transform
+so a lecture can train a sigmoid output on scaled targets and still show the real
+values.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config.schema import Config, GeneratorData
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TargetScaling:
+    """``y_scaled = lo + (y - y_min) * (hi - lo) / (y_max - y_min)``, per target column."""
+
+    y_min: np.ndarray
+    y_max: np.ndarray
+    lo: float
+    hi: float
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        span = np.where(self.y_max > self.y_min, self.y_max - self.y_min, 1.0)
+        return self.lo + (y - self.y_min) * (self.hi - self.lo) / span
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        span = np.where(self.y_max > self.y_min, self.y_max - self.y_min, 1.0)
+        return self.y_min + (y - self.lo) * span / (self.hi - self.lo)
+
+    def to_json(self) -> dict:
+        return {
+            "y_min": self.y_min.tolist(),
+            "y_max": self.y_max.tolist(),
+            "range": [self.lo, self.hi],
+        }
+
+
+@dataclass
+class Dataset:
+    X: np.ndarray  # [n][inputs]
+    Y: np.ndarray  # [n][outputs], as trained on (scaled if scaling is set)
+    classes: np.ndarray | None = None  # [n] integer labels for classification
+    scaling: TargetScaling | None = None
+    kind: str = "regression"  # or "classification"
+
+
+def _classes_to_targets(classes: np.ndarray, n_out: int) -> np.ndarray:
+    if n_out == 1:
+        return classes.astype(np.float64)[:, None]
+    Y = np.zeros((classes.size, n_out))
+    Y[np.arange(classes.size), classes] = 1.0
+    return Y
+
+
+def generate(gen: GeneratorData) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(X, y, is_classification) for a named generator, deterministic in ``seed``."""
+    rng = np.random.default_rng(gen.seed)
+    n, noise = gen.n, gen.noise
+    if gen.name == "xor":
+        corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        idx = np.arange(n) % 4
+        X = corners[idx] + rng.normal(0.0, noise, size=(n, 2)) * (n > 4)
+        y = (corners[idx, 0] != corners[idx, 1]).astype(int)
+        return X, y, True
+    if gen.name == "circles":
+        y = np.arange(n) % 2
+        angle = rng.uniform(0.0, 2 * np.pi, n)
+        radius = np.where(y == 1, 0.5, 1.0)
+        X = np.c_[radius * np.cos(angle), radius * np.sin(angle)]
+        return X + rng.normal(0.0, noise, size=X.shape), y, True
+    if gen.name == "moons":
+        y = np.arange(n) % 2
+        t = rng.uniform(0.0, np.pi, n)
+        X = np.where(
+            (y == 0)[:, None],
+            np.c_[np.cos(t), np.sin(t)],
+            np.c_[1.0 - np.cos(t), 0.5 - np.sin(t)],
+        )
+        return X + rng.normal(0.0, noise, size=X.shape), y, True
+    if gen.name == "spirals":
+        y = np.arange(n) % 2
+        t = np.sqrt(rng.uniform(0.0, 1.0, n)) * 3 * np.pi
+        sign = np.where(y == 0, 1.0, -1.0)
+        X = np.c_[sign * t * np.cos(t), sign * t * np.sin(t)] / (3 * np.pi)
+        return X + rng.normal(0.0, noise, size=X.shape), y, True
+    if gen.name == "sine":
+        x = np.sort(rng.uniform(-np.pi, np.pi, n))
+        y = np.sin(x) + rng.normal(0.0, noise, n)
+        return x[:, None], y[:, None], False
+    if gen.name == "digits":
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError:
+            raise ConfigError(
+                "the digits data set needs scikit-learn: pip install 'backprop-anim[digits]'",
+                field="data.generator.name",
+            ) from None
+        bunch = load_digits()
+        order = rng.permutation(len(bunch.target))[:n]
+        return bunch.data[order] / 16.0, bunch.target[order].astype(int), True
+    raise AssertionError(gen.name)  # pragma: no cover - the schema only admits known names
+
+
+def _read_csv(cfg: Config, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    spec = cfg.data.csv
+    assert spec is not None
+    path = Path(spec.path)
+    if not path.is_absolute():
+        path = base_dir / path
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ConfigError(f"cannot read CSV {path}: {exc.strerror}", field="data.csv.path") from None
+    if not rows:
+        raise ConfigError(f"CSV {path} has no data rows", field="data.csv.path")
+    header = list(rows[0])
+    for group in ("inputs", "targets"):
+        for col in getattr(spec, group):
+            if col not in header:
+                raise ConfigError(
+                    f"column {col!r} is not in {path.name} (columns: {', '.join(header)})",
+                    field=f"data.csv.{group}",
+                )
+    try:
+        X = np.array([[float(r[c]) for c in spec.inputs] for r in rows])
+        Y = np.array([[float(r[c]) for c in spec.targets] for r in rows])
+    except ValueError as exc:
+        raise ConfigError(f"CSV {path.name}: {exc}", field="data.csv") from None
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise ConfigError(f"CSV {path.name} has NaN or infinite values", field="data.csv")
+    return X, Y
+
+
+def load_data(cfg: Config, base_dir: Path) -> Dataset:
+    """Materialise the config's data as float64 arrays shaped for the network."""
+    n_in = cfg.network.n_inputs
+    n_out = cfg.network.layers[-1].n_units
+    classes = None
+    kind = "regression"
+    if cfg.data.samples is not None:
+        X = np.array([s.x for s in cfg.data.samples], dtype=np.float64)
+        if all(isinstance(s.y, int) for s in cfg.data.samples):
+            classes = np.array([s.y for s in cfg.data.samples], dtype=int)
+            Y = _classes_to_targets(classes, n_out)
+            kind = "classification"
+        else:
+            Y = np.array(
+                [
+                    _classes_to_targets(np.array([s.y]), n_out)[0] if isinstance(s.y, int) else s.y
+                    for s in cfg.data.samples
+                ],
+                dtype=np.float64,
+            )
+    elif cfg.data.csv is not None:
+        X, Y = _read_csv(cfg, base_dir)
+    else:
+        gen = cfg.data.generator
+        assert gen is not None
+        X, y, is_cls = generate(gen)
+        if is_cls:
+            classes = y
+            n_classes = int(y.max()) + 1
+            if n_out not in (1, n_classes) or (n_out == 1 and n_classes > 2):
+                raise ConfigError(
+                    f"the {gen.name} data has {n_classes} classes: the output layer needs "
+                    f"{'1 unit or ' if n_classes == 2 else ''}{n_classes} units, not {n_out}",
+                    field="network.layers",
+                )
+            Y = _classes_to_targets(y, n_out)
+            kind = "classification"
+        else:
+            Y = y
+    if X.shape[1] != n_in:
+        raise ConfigError(
+            f"the data has {X.shape[1]} input columns but the network has {n_in} inputs",
+            field="network.inputs",
+        )
+    if Y.shape[1] != n_out:
+        raise ConfigError(
+            f"the data has {Y.shape[1]} target columns but the output layer has {n_out} units",
+            field="network.layers",
+        )
+    if cfg.data.scale_inputs == "standard":
+        std = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    elif cfg.data.scale_inputs == "minmax":
+        span = X.max(axis=0) - X.min(axis=0)
+        X = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+    scaling = None
+    if cfg.data.scale_targets is not None:
+        lo, hi = cfg.data.scale_targets
+        scaling = TargetScaling(Y.min(axis=0), Y.max(axis=0), float(lo), float(hi))
+        Y = scaling.forward(Y)
+    return Dataset(X=X, Y=Y, classes=classes, scaling=scaling, kind=kind)

@@ -1,0 +1,45 @@
+"""The one rounding rule for every number shown, spoken or subtitled.
+
+Numbers are rounded to ``digits`` significant digits (default 4) with Python's
+``g`` format, so the screen, the narration and the subtitles can never disagree:
+they all call :func:`fmt` on the same trace value. ``-0`` is shown as ``0``.
+Very small or very large magnitudes use scientific notation (``1.2e-05``).
+"""
+
+from __future__ import annotations
+
+import math
+
+DEFAULT_DIGITS = 4
+
+
+def fmt(value: float, digits: int = DEFAULT_DIGITS) -> str:
+    """Format ``value`` with ``digits`` significant digits (the documented rule)."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:.{digits}g}"
+    if text in ("-0", "-0.0"):
+        text = "0"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent):+03d}"
+    return text
+
+
+def rounded(value: float, digits: int = DEFAULT_DIGITS) -> float:
+    """The value a viewer reads: ``float(fmt(value))``; used by tests and narration checks."""
+    return float(fmt(value, digits).replace("−∞", "-inf").replace("∞", "inf"))
+
+
+def spoken(value: float, digits: int = DEFAULT_DIGITS) -> str:
+    """The number as a narrator says it: the same digits as :func:`fmt`, minus as 'minus'."""
+    text = fmt(value, digits)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa} times ten to the {int(exponent)}"
+    if text.startswith("-"):
+        text = "minus " + text[1:]
+    return text
