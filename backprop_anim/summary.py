@@ -11,8 +11,10 @@ from .trace.model import Trace
 def describe_config(cfg: Config) -> str:
     net = cfg.network
     lines = [f"{cfg.name}: {cfg.title}" if cfg.title else cfg.name]
-    lines.append(f"  inputs: {net.n_inputs} ({', '.join(net.input_names()[:8])}"
-                 f"{', ...' if net.n_inputs > 8 else ''})")
+    lines.append(
+        f"  inputs: {net.n_inputs} ({', '.join(net.input_names()[:8])}"
+        f"{', ...' if net.n_inputs > 8 else ''})"
+    )
     for i, layer in enumerate(net.layers):
         frozen = "" if layer.trainable else ", frozen"
         lines.append(
@@ -31,12 +33,16 @@ def describe_config(cfg: Config) -> str:
 
 def describe_trace(trace: Trace) -> str:
     s = trace.summary
-    lines = [f"steps trained: {len(s.loss)}, detailed: {', '.join(str(x.step) for x in trace.steps)}"]
+    lines = [
+        f"steps trained: {len(s.loss)}, detailed: {', '.join(str(x.step) for x in trace.steps)}"
+    ]
     if s.loss:
         lines.append(f"loss: first step {fmt(s.loss[0])}, last step {fmt(s.loss[-1])}")
     if trace.steps:
         st = trace.steps[0]
-        lines.append(f"step {st.step}: loss {fmt(st.loss)} -> {fmt(st.loss_after)} after the update")
+        lines.append(
+            f"step {st.step}: loss {fmt(st.loss)} -> {fmt(st.loss_after)} after the update"
+        )
     last = s.snapshots[-1]
     if last.accuracy is not None:
         lines.append(f"accuracy after {last.step} steps: {fmt(100 * last.accuracy, 3)}%")

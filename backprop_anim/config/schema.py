@@ -11,6 +11,7 @@ to keep traces and renders tractable.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -79,7 +80,9 @@ class InitConfig(Strict):
     @model_validator(mode="after")
     def _range(self) -> InitConfig:
         if self.low >= self.high:
-            raise ValueError(f"uniform range needs low < high, got low={self.low}, high={self.high}")
+            raise ValueError(
+                f"uniform range needs low < high, got low={self.low}, high={self.high}"
+            )
         return self
 
 
@@ -146,7 +149,7 @@ class NetworkConfig(Strict):
 
     def n_edges(self) -> int:
         s = self.sizes()
-        return sum(a * b for a, b in zip(s[:-1], s[1:], strict=False))
+        return sum(a * b for a, b in itertools.pairwise(s))
 
     def n_parameters(self) -> int:
         return self.n_edges() + sum(layer.n_units for layer in self.layers)

@@ -110,7 +110,9 @@ class LeakyReLU(Activation):
     spoken: str = "the leaky ReLU"
     formula_text: str = "lrelu(z) = max(s z, z)"
     derivative_text: str = "lrelu'(z) = cases(1 & z > 0, s & z <= 0)"
-    derivative_spoken: str = "leaky ReLU prime of z, one where z is positive and the slope elsewhere"
+    derivative_spoken: str = (
+        "leaky ReLU prime of z, one where z is positive and the slope elsewhere"
+    )
 
     @property
     def slope(self) -> float:

@@ -120,7 +120,9 @@ def _read_csv(cfg: Config, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
-        raise ConfigError(f"cannot read CSV {path}: {exc.strerror}", field="data.csv.path") from None
+        raise ConfigError(
+            f"cannot read CSV {path}: {exc.strerror}", field="data.csv.path"
+        ) from None
     if not rows:
         raise ConfigError(f"CSV {path} has no data rows", field="data.csv.path")
     header = list(rows[0])

@@ -82,7 +82,7 @@ class Network:
         deltas: list[np.ndarray] = [np.empty(0)] * n
         grad_W: list[np.ndarray] = [np.empty(0)] * n
         grad_b: list[np.ndarray] = [np.empty(0)] * n
-        out_a, out_z, out_act = fwd.activations[-1], fwd.zs[-1], self.activations[-1]
+        out_a, out_act = fwd.activations[-1], self.activations[-1]
         upstream = loss.gradient(out_a, Y)
         fused = loss.fused_delta(out_act.name, out_a, Y)
         for i in range(n - 1, -1, -1):
@@ -90,7 +90,9 @@ class Network:
             dL_da[i] = upstream
             dadz[i] = act.derivative(z, a)
             # The chain rule: dL/dz = dL/da * da/dz (a Jacobian product for softmax).
-            deltas[i] = fused if (i == n - 1 and fused is not None) else act.backward(upstream, z, a)
+            deltas[i] = (
+                fused if (i == n - 1 and fused is not None) else act.backward(upstream, z, a)
+            )
             a_prev = fwd.activations[i]
             grad_W[i] = deltas[i].T @ a_prev
             grad_b[i] = deltas[i].sum(axis=0)

@@ -22,6 +22,7 @@ from .optimizers import get_optimizer
 
 Z_BINS = np.linspace(-6.0, 6.0, 49)
 DISPLAY_SAMPLES = 2000  # data kept in the trace, and used for snapshot figures
+SOFTMAX_DELTA = "delta_j = a_j ((partial L)/(partial a_j) - sum_k (partial L)/(partial a_k) a_k)"
 
 
 def detail_step_indices(cfg: Config) -> list[int]:
@@ -141,7 +142,9 @@ def _events(
                 "dL_da",
                 i,
                 j,
-                loss.gradient_text if i == n - 1 else "(partial L)/(partial a_j) = sum_k w_(k j) delta_k",
+                loss.gradient_text
+                if i == n - 1
+                else "(partial L)/(partial a_j) = sum_k w_(k j) delta_k",
                 uses=["a", "y"] if i == n - 1 else ["W_next_layer", "delta_next_layer"],
                 value=bwd.dL_da[i][:, j].tolist(),
             )
@@ -164,7 +167,7 @@ def _events(
                 else (
                     "delta_j = (partial L)/(partial a_j) dot f'(z_j)"
                     if act.elementwise
-                    else "delta_j = a_j ((partial L)/(partial a_j) - sum_k (partial L)/(partial a_k) a_k)"
+                    else SOFTMAX_DELTA
                 ),
                 uses=["dL_da", "act_derivative"],
                 value=bwd.deltas[i][:, j].tolist(),
@@ -251,9 +254,7 @@ def _first_nonfinite(arrays: list[np.ndarray]) -> int | None:
     return None
 
 
-def train(
-    loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = None
-) -> Trace:
+def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = None) -> Trace:
     """Train the configured network and return its trace.
 
     If a value becomes NaN or infinite, training stops there and ``trace.diverged``

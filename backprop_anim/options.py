@@ -1,0 +1,100 @@
+"""Render options: one object, built by the CLI or a notebook, read by every stage.
+
+Kept free of Manim so that the storyboard, the narration and the batch runner can use
+it without importing a renderer. Quality letters mean what they mean in Manim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .numbers import DEFAULT_DIGITS
+
+QUALITIES = {
+    "l": ("low_quality", 854, 480, 15),
+    "m": ("medium_quality", 1280, 720, 30),
+    "h": ("high_quality", 1920, 1080, 60),
+    "k": ("fourk_quality", 3840, 2160, 60),
+}
+SCENES = ("title", "forward", "loss", "backward", "update", "summary", "overview")
+DEFAULT_SCENES = ("title", "forward", "loss", "backward", "update", "summary")
+FORMATS = ("mp4", "webm", "gif", "mov")
+VOICES = ("auto", "piper", "espeak", "none")
+
+
+@dataclass
+class RenderOptions:
+    """Everything that shapes a render besides the trace itself."""
+
+    quality: str = "l"
+    fps: int | None = None  # None: the quality's frame rate
+    format: str = "mp4"
+    steps: list[int] | None = None  # training steps to animate (None: the first detailed one)
+    scenes: tuple[str, ...] = DEFAULT_SCENES
+    pace: float = 1.0  # 0.5 = twice as slow
+    theme: str = "dark"
+    tex: bool = False  # real LaTeX instead of Typst for formulas
+    stills: bool = False
+    transparent: bool = False
+    preview: bool = False
+    voice: str = "auto"
+    captions: str = "file"  # file: .srt/.vtt beside the video; burn: drawn into the picture
+    script: Path | None = None  # an edited script.json to use instead of the generated text
+    digits: int = DEFAULT_DIGITS
+    focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
+    max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
+    verbose: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise UserError(
+                f"--quality: expected one of {', '.join(QUALITIES)}, got {self.quality!r}"
+            )
+        if self.format not in FORMATS:
+            raise UserError(f"--format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
+        unknown = [s for s in self.scenes if s not in SCENES]
+        if unknown:
+            import difflib
+
+            hint = difflib.get_close_matches(unknown[0], SCENES, n=1)
+            raise UserError(
+                f"--scenes: unknown scene {unknown[0]!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; expected some of: {', '.join(SCENES)}"
+            )
+        if not self.pace > 0:
+            raise UserError(f"--pace: expected a positive number, got {self.pace}")
+        if self.theme not in ("dark", "light"):
+            raise UserError(f"--theme: expected dark or light, got {self.theme!r}")
+        if self.voice not in VOICES:
+            import difflib
+
+            hint = difflib.get_close_matches(self.voice, VOICES, n=1)
+            raise UserError(
+                f"--voice: unknown voice {self.voice!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; expected one of: {', '.join(VOICES)}"
+            )
+        if self.captions not in ("file", "burn"):
+            raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
+        if self.fps is not None and not 1 <= self.fps <= 120:
+            raise UserError(f"--fps: expected 1 to 120, got {self.fps}")
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        _, w, h, _ = QUALITIES[self.quality]
+        return w, h
+
+    @property
+    def frame_rate(self) -> int:
+        return self.fps or QUALITIES[self.quality][3]
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["scenes"] = list(self.scenes)
+        d["script"] = None if self.script is None else str(self.script)
+        return d

@@ -1,0 +1,148 @@
+"""The storyboard: the ordered beats of a lecture, derived from a trace.
+
+A beat is one idea on screen (one neuron's forward equation, one output's delta, one
+layer's update). The storyboard is the single list that the scenes draw, the narration
+speaks and the subtitles carry, so the three cannot drift apart. It is plain data and
+knows nothing of Manim.
+
+Beat ids are stable and readable (``s0.forward.hidden.h1``); the config's
+``narration.beats`` overrides text by id. Backward beats follow the engine's exact
+order: for each layer from the output back, the deltas of its units, then the
+gradients of its weights; then the update.
+
+Timing lives here too (``BEAT_SECONDS``): every beat's animation has a natural length
+at pace 1; the narration may lengthen a beat to fit its speech. No scene holds a run
+time of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+from .options import RenderOptions
+from .trace.model import Trace
+
+# Natural length of each kind of beat at pace 1, in seconds.
+BEAT_SECONDS: dict[str, float] = {
+    "title": 4.0,
+    "forward_unit": 5.0,
+    "forward_layer": 4.0,
+    "loss": 5.0,
+    "backward_unit": 6.0,
+    "backward_layer": 4.0,
+    "gradients": 5.0,
+    "update": 5.0,
+    "update_ranking": 4.0,
+    "summary": 4.0,
+    "overview": 10.0,
+}
+
+
+@dataclass(frozen=True)
+class Beat:
+    id: str
+    scene: str  # title | forward | loss | backward | update | summary | overview
+    kind: str  # a key of BEAT_SECONDS
+    step: int | None = None  # the training step (as numbered in the trace)
+    layer: int | None = None
+    unit: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Natural duration at pace 1."""
+        return BEAT_SECONDS[self.kind]
+
+
+def resolve_steps(trace: Trace, wanted: list[int] | None) -> list[int]:
+    """Trace step numbers to animate: ``wanted`` (negative from the end) or the first detailed."""
+    if not trace.steps:
+        raise UserError("the trace has no detailed step to animate")
+    if wanted is None:
+        return [trace.steps[0].step]
+    total = len(trace.summary.loss)
+    out = []
+    for k in wanted:
+        if not -total <= k < total:
+            raise UserError(
+                f"--steps: step {k} is out of range; the training has {total} step(s) "
+                f"(0 to {total - 1}, or negative from the end)"
+            )
+        out.append(trace.step(k).step)
+    return out
+
+
+def focus_units(a: np.ndarray, count: int) -> list[int]:
+    """The most active units of a layer (largest |a| on the first sample), in index order."""
+    order = np.argsort(-np.abs(a[0]), kind="stable")[:count]
+    return sorted(int(j) for j in order)
+
+
+def shown_units(trace: Trace, step: int, layer: int, options: RenderOptions) -> list[int]:
+    """Units explained one by one: all of a small layer, the focus units of a large one."""
+    n = len(trace.network.unit_names[layer])
+    if n <= options.max_units_drawn:
+        return list(range(n))
+    return focus_units(trace.step(step).layers[layer].a, options.focus_units)
+
+
+def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
+    """The lecture's beats, in order, for the chosen steps and scenes."""
+    steps = resolve_steps(trace, options.steps)
+    scenes = set(options.scenes)
+    names = trace.network.layer_names
+    units = trace.network.unit_names
+    n_layers = len(names)
+    beats: list[Beat] = []
+    if "title" in scenes:
+        beats.append(Beat("title", "title", "title", step=steps[0]))
+    if "overview" in scenes:
+        beats.append(Beat("overview", "overview", "overview"))
+    for k in steps:
+        p = f"s{k}"
+        if "forward" in scenes:
+            for i in range(n_layers):
+                shown = shown_units(trace, k, i, options)
+                if len(shown) < len(units[i]):
+                    beats.append(Beat(f"{p}.forward.{names[i]}", "forward", "forward_layer", k, i))
+                for j in shown:
+                    beats.append(
+                        Beat(
+                            f"{p}.forward.{names[i]}.{units[i][j]}",
+                            "forward",
+                            "forward_unit",
+                            k,
+                            i,
+                            j,
+                        )
+                    )
+        if "loss" in scenes:
+            beats.append(Beat(f"{p}.loss", "loss", "loss", k))
+        if "backward" in scenes:
+            for i in range(n_layers - 1, -1, -1):
+                shown = shown_units(trace, k, i, options)
+                if len(shown) < len(units[i]):
+                    beats.append(
+                        Beat(f"{p}.backward.{names[i]}", "backward", "backward_layer", k, i)
+                    )
+                for j in shown:
+                    beats.append(
+                        Beat(
+                            f"{p}.backward.{names[i]}.{units[i][j]}",
+                            "backward",
+                            "backward_unit",
+                            k,
+                            i,
+                            j,
+                        )
+                    )
+                beats.append(Beat(f"{p}.gradients.{names[i]}", "backward", "gradients", k, i))
+        if "update" in scenes:
+            for i in range(n_layers):  # the engine updates layers in network order
+                beats.append(Beat(f"{p}.update.{names[i]}", "update", "update", k, i))
+            beats.append(Beat(f"{p}.update.ranking", "update", "update_ranking", k))
+        if "summary" in scenes:
+            beats.append(Beat(f"{p}.summary", "summary", "summary", k))
+    return beats
