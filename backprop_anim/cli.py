@@ -52,8 +52,12 @@ def main() -> None:
 @set_option
 def validate(config: Path, overrides: tuple[str, ...]) -> None:
     """Check CONFIG and print a short summary (layers, parameters, steps)."""
+    from .engine.data import load_dataset
+
     loaded = load_config(config, overrides)
+    data = load_dataset(loaded)  # a missing CSV column or a class count that does not fit
     click.echo(describe_config(loaded.config))
+    click.echo(f"  data: {len(data.X)} samples ({data.kind})")
     click.echo("config is valid")
 
 
@@ -79,6 +83,102 @@ def trace(config: Path, overrides: tuple[str, ...], output: Path | None) -> None
     click.echo(f"trace written to {out}")
     if result.diverged:
         click.echo(f"Error: {result.diverged['message']}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument(
+    "source", metavar="SWEEP_OR_CONFIG", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="PATH=V1,V2,...",
+    help="Values to try for a config field, e.g. training.optimizer.learning_rate=0.05,0.5,5.",
+)
+@click.option(
+    "--zip", "zip_mode", is_flag=True, help="Pair the i-th values (default: all combinations)."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Renders at once (default: cores).",
+)
+@click.option("--scheduler", metavar="local|tcp://HOST:PORT", help="Run on a Dask cluster.")
+@click.option("--dry-run", is_flag=True, help="Validate and list the variants; render nothing.")
+@click.option("--force", is_flag=True, help="Render every variant, even those up to date.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Batch folder (default: renders/<batch>).",
+)
+@click.option("-q", "--quality", help="l, m, h or k (as in Manim).")
+@click.option("--pace", type=float, help="Slow motion factor (0.5 = twice as slow).")
+@click.option("--scenes", metavar="A,B,...", help="Scenes to render, e.g. forward,backward,update.")
+@click.option("--steps", metavar="0,1,-1", help="Training steps to animate.")
+@click.option("--voice", help="auto, piper, espeak or none.")
+@click.option("--format", "video_format", help="mp4, webm, gif or mov.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Dask's and Manim's own messages.")
+def batch(
+    source: Path,
+    vary: tuple[str, ...],
+    zip_mode: bool,
+    jobs: int | None,
+    scheduler: str | None,
+    dry_run: bool,
+    force: bool,
+    output: Path | None,
+    quality: str | None,
+    pace: float | None,
+    scenes: str | None,
+    steps: str | None,
+    voice: str | None,
+    video_format: str | None,
+    verbose: bool,
+) -> None:
+    """Render many variations of a config: a sweep file, or CONFIG with --vary.
+
+    Every variant is validated before anything renders. Finished variants whose
+    content hash matches are skipped on a re-run. Exit 1 if any variant failed.
+    """
+    from .batch import LocalPool, default_jobs, load_batch, parse_vary, plan, run_batch
+    from .batch.progress import LineReporter, RichReporter
+    from .batch.report import describe_plan, summarize
+
+    render = {"quality": quality, "pace": pace, "voice": voice, "format": video_format}
+    render = {k: v for k, v in render.items() if v is not None}
+    if scenes:
+        render["scenes"] = [s.strip() for s in scenes.split(",") if s.strip()]
+    if steps:
+        try:
+            render["steps"] = [int(s) for s in steps.split(",")]
+        except ValueError:
+            raise UserError(f"--steps {steps!r}: expected whole numbers, e.g. 0,1,-1") from None
+    the_batch = load_batch(
+        source, vary=parse_vary(vary), zip_mode=zip_mode, render=render, output_dir=output
+    )
+    if dry_run:
+        click.echo(describe_plan(the_batch, plan(the_batch, force=force)))
+        return
+    jobs = jobs or default_jobs()
+    if scheduler:
+        from .batch.dask_runner import DaskPool
+
+        pool = DaskPool(scheduler, jobs, verbose=verbose)
+    else:
+        pool = LocalPool(jobs)
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        reporter = RichReporter(Console(stderr=True))
+    else:
+        reporter = LineReporter(sys.stderr)
+    report = run_batch(the_batch, pool=pool, force=force, reporter=reporter)
+    click.echo(summarize(report))
+    if not report.ok:
         sys.exit(1)
 
 

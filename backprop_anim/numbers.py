@@ -39,7 +39,9 @@ def spoken(value: float, digits: int = DEFAULT_DIGITS) -> str:
     text = fmt(value, digits)
     if "e" in text:
         mantissa, exponent = text.split("e")
-        text = f"{mantissa} times ten to the {int(exponent)}"
+        power = int(exponent)
+        power_text = f"minus {-power}" if power < 0 else str(power)
+        text = f"{mantissa} times ten to the {power_text}"
     if text.startswith("-"):
         text = "minus " + text[1:]
     return text

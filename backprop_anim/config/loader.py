@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,42 +31,121 @@ class LoadedConfig:
     config: Config
     source: str
     base_dir: Path
+    positions: dict[PathKey, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def error(self, message: str, field_path: str | None = None) -> ConfigError:
+        """A ConfigError about this config, located at ``field_path``'s line when known.
+
+        For problems found after validation (a CSV column that is missing, a data set
+        whose classes do not fit the output layer).
+        """
+        line = None
+        if field_path:
+            key = tuple(int(p) if p.isdigit() else p for p in field_path.split("."))
+            line = _locate(key, self.positions)
+        return ConfigError(message, file=self.source, line=line, field=field_path)
 
 
 def dotted(path: PathKey) -> str:
     return ".".join(str(p) for p in path) if path else "(top level)"
 
 
-def _positions(node: yaml.Node, path: PathKey, out: dict[PathKey, int]) -> None:
-    """Record the 1-based line of every key/value in the node tree."""
+# Tags that safe YAML constructs into plain data; anything else (``!!python/object``,
+# custom ``!tags``) is refused with a located message before any construction.
+_PLAIN_TAGS = frozenset(tag for tag in yaml.SafeLoader.yaml_constructors if tag) | {
+    "tag:yaml.org,2002:merge"
+}
+
+
+def _tag_text(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _positions(
+    node: yaml.Node, path: PathKey, out: dict[PathKey, int], source: str, seen: set[int]
+) -> None:
+    """Record the 1-based line of every key/value; refuse object tags and repeated keys.
+
+    A node reached again through an alias is not walked twice, so an alias "bomb"
+    (nested anchors that expand exponentially) costs no more than its text.
+    """
     out.setdefault(path, node.start_mark.line + 1)
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if node.tag not in _PLAIN_TAGS:
+        raise ConfigError(
+            f"the YAML tag {_tag_text(node.tag)!r} is not allowed: a config holds plain data "
+            "(mappings, lists, numbers and text) and never constructs objects",
+            file=source,
+            line=node.start_mark.line + 1,
+            field=dotted(path),
+        )
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(
+                    "expected a plain key (a name), not a list or mapping used as a key",
+                    file=source,
+                    line=line,
+                    field=dotted(path),
+                )
             key = key_node.value
             child = (*path, key)
-            out[child] = key_node.start_mark.line + 1
-            _positions(value_node, child, out)
-            out[child] = key_node.start_mark.line + 1
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                if isinstance(key, str) and key in first_line:
+                    raise ConfigError(
+                        f"key {key!r} is given twice (first on line {first_line[key]}); "
+                        "keep one of them",
+                        file=source,
+                        line=line,
+                        field=dotted(child),
+                    )
+                if isinstance(key, str):
+                    first_line[key] = line
+            out[child] = line
+            _positions(value_node, child, out, source, seen)
+            out[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _positions(item, (*path, i), out)
+            _positions(item, (*path, i), out, source, seen)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> ConfigError:
+    """One located message for a YAML syntax error, pointing at a line that exists."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    problem = exc.problem or str(exc)
+    context = exc.context_mark.line + 1 if exc.context_mark else None
+    if exc.context and context is not None and context != line:
+        problem += f" ({exc.context} that starts on line {context})"
+    n_lines = max(1, len(text.splitlines()))
+    if line is not None and line > n_lines:
+        # The parser ran off the end of the file: the opening bracket or quote is the
+        # place to look, else the last line.
+        line = context if context is not None else n_lines
+    return ConfigError(f"YAML syntax error: {problem}", file=source, line=line)
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[PathKey, int]]:
     """Parse YAML safely (no object construction) and map each path to its line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or str(exc)
-        raise ConfigError(f"YAML syntax error: {problem}", file=source, line=line) from None
+        raise _syntax_error(exc, text, source) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=source) from None
     positions: dict[PathKey, int] = {}
     if node is not None:
-        _positions(node, (), positions)
+        _positions(node, (), positions, source, set())
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text, source) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"YAML error: {exc}", file=source) from None
     return data, positions
 
 
@@ -173,17 +252,55 @@ def _find_model(annotation: Any) -> Any:
     return None
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _message(err: dict) -> str:
+    """Pydantic's message in the words of a config file (a mapping, a list, a number)."""
     kind = err["type"]
     msg = err["msg"]
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
         return "this field is required"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "expected a mapping (key: value lines)"
+    if kind in ("list_type", "tuple_type"):
+        return "expected a list"
+    if kind == "too_long":
+        return f"expected at most {ctx.get('max_length')} items, got {ctx.get('actual_length')}"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} items, got {ctx.get('actual_length')}"
+    bounds = {
+        "greater_than": ">",
+        "greater_than_equal": ">=",
+        "less_than": "<",
+        "less_than_equal": "<=",
+    }
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "")
+        shown = f"{limit:g}" if isinstance(limit, int | float) else limit
+        return f"expected a number {bounds[kind]} {shown}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        msg = msg.split(",")[0]  # "a valid integer, unable to parse ..." -> "a valid integer"
     msg = msg.replace("Input should be", "expected")
     return msg
+
+
+def _join(messages: list[str], value: Any, show_value: bool) -> str:
+    """Alternatives of a union as one sentence: 'expected an integer or a list (got ...)'."""
+    if len(messages) > 1 and all(m.startswith("expected ") for m in messages):
+        text = "expected " + " or ".join(m[len("expected ") :] for m in messages)
+    else:
+        text = "; or ".join(messages)
+    if show_value:
+        text += f" (got {_shown(value)})"
+    return text
 
 
 def _locate(path: PathKey, positions: dict[PathKey, int]) -> int | None:
@@ -203,14 +320,26 @@ def validate(
     """Validate raw config data into a :class:`Config`, or raise a located ConfigError."""
     positions = positions or {}
     overridden = overridden or {}
+    if data is None:
+        raise ConfigError(
+            "the config is empty; expected a mapping of settings (name, network, data, ...)",
+            file=source,
+            line=1,
+        )
     if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of settings (name, network, data, ...)", file=source)
+        raise ConfigError(
+            "expected a mapping of settings (name, network, data, ...) at the top level, "
+            f"not a {type(data).__name__}",
+            file=source,
+            line=positions.get((), 1),
+        )
 
     problems: list[tuple[PathKey, str]] = []
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         grouped: dict[PathKey, list[str]] = {}
+        inputs: dict[PathKey, Any] = {}
         for err in exc.errors():
             path = _data_path(err["loc"], data)
             text = _message(err)
@@ -232,7 +361,9 @@ def validate(
             bucket = grouped.setdefault(path, [])
             if text not in bucket:
                 bucket.append(text)
-        problems = [(p, "; or ".join(msgs)) for p, msgs in grouped.items()]
+            if text.startswith("expected ") and not isinstance(err.get("input"), dict | list):
+                inputs[path] = err.get("input")
+        problems = [(p, _join(msgs, inputs.get(p), p in inputs)) for p, msgs in grouped.items()]
     else:
         problems = semantic_errors(cfg)
         if not problems:
@@ -283,13 +414,19 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     data, positions = parse_yaml(text, source)
     overridden: dict[PathKey, str] = {}
     for item in overrides:
-        key, value = parse_override(item)
-        if not isinstance(data, dict):
-            break
-        apply_override(data, key, value, f"--set {item}")
-        overridden[key] = f"--set {item}"
+        label = f"{source} (--set {item})"
+        try:
+            key, value = parse_override(item)
+            if not isinstance(data, dict):
+                break
+            apply_override(data, key, value, f"--set {item}")
+        except ConfigError as exc:
+            raise ConfigError(exc.detail, file=source, field=exc.field) from None
+        overridden[key] = label
     cfg = validate(data, source=source, positions=positions, overridden=overridden)
-    return LoadedConfig(config=cfg, source=source, base_dir=path.parent.resolve())
+    return LoadedConfig(
+        config=cfg, source=source, base_dir=path.parent.resolve(), positions=positions
+    )
 
 
 def config_from_dict(data: dict, source: str = "<config>", base_dir: Path | None = None):

@@ -179,13 +179,27 @@ class GeneratorData(Strict):
 
 
 class DataConfig(Strict):
-    samples: list[Sample] | None = None
+    samples: Annotated[list[Sample], Field(max_length=MAX_SAMPLES)] | None = None
     csv: CsvData | None = None
     generator: GeneratorData | None = None
     # Min-max scale the targets into [lo, hi] for training; displays invert it.
     scale_targets: tuple[FiniteFloat, FiniteFloat] | None = None
     # Standardize inputs (mean 0, std 1 per column) or min-max them into [0, 1].
     scale_inputs: Literal["none", "standard", "minmax"] = "none"
+
+    @field_validator("samples")
+    @classmethod
+    def _some_samples(cls, v: list[Sample] | None) -> list[Sample] | None:
+        if v is not None and not v:
+            raise ValueError("no samples given; expected at least one {x: [...], y: [...]}")
+        return v
+
+    @field_validator("scale_targets")
+    @classmethod
+    def _scale_range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and v[0] >= v[1]:
+            raise ValueError(f"expected [low, high] with low < high, got [{v[0]}, {v[1]}]")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -195,10 +209,6 @@ class DataConfig(Strict):
                 "expected exactly one data source: 'samples', 'csv' or 'generator'"
                 + (f" (got {', '.join(given)})" if given else "")
             )
-        if self.samples is not None and not self.samples:
-            raise ValueError("'samples' is empty; give at least one {x: [...], y: [...]}")
-        if self.scale_targets is not None and self.scale_targets[0] >= self.scale_targets[1]:
-            raise ValueError("scale_targets needs [low, high] with low < high")
         return self
 
 

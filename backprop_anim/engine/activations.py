@@ -56,13 +56,10 @@ class Sigmoid(Activation):
     output_range: tuple[float, float] = (0.0, 1.0)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        # Split by sign so exp never overflows: exact in float64 for every z.
-        out = np.empty_like(z, dtype=np.float64)
-        pos = z >= 0
-        out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-        ez = np.exp(z[~pos])
-        out[~pos] = ez / (1.0 + ez)
-        return out
+        # 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) below: exp never overflows and both
+        # tails keep full relative precision in float64 (e = e^-|z| serves both forms).
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return a * (1.0 - a)

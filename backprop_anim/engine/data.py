@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.schema import Config, GeneratorData
+from ..config.loader import LoadedConfig
+from ..config.schema import MAX_SAMPLES, Config, GeneratorData
 from ..errors import ConfigError
 
 
@@ -123,23 +124,41 @@ def _read_csv(cfg: Config, base_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(
             f"cannot read CSV {path}: {exc.strerror}", field="data.csv.path"
         ) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(
+            f"{path.name} is not a readable CSV text file ({exc})", field="data.csv.path"
+        ) from None
     if not rows:
         raise ConfigError(f"CSV {path} has no data rows", field="data.csv.path")
-    header = list(rows[0])
+    if len(rows) > MAX_SAMPLES:
+        raise ConfigError(
+            f"CSV {path.name} has {len(rows)} rows; at most {MAX_SAMPLES} samples are supported",
+            field="data.csv.path",
+        )
+    header = [h for h in rows[0] if h is not None]
     for group in ("inputs", "targets"):
-        for col in getattr(spec, group):
+        for k, col in enumerate(getattr(spec, group)):
             if col not in header:
                 raise ConfigError(
                     f"column {col!r} is not in {path.name} (columns: {', '.join(header)})",
-                    field=f"data.csv.{group}",
+                    field=f"data.csv.{group}.{k}",
                 )
-    try:
-        X = np.array([[float(r[c]) for c in spec.inputs] for r in rows])
-        Y = np.array([[float(r[c]) for c in spec.targets] for r in rows])
-    except ValueError as exc:
-        raise ConfigError(f"CSV {path.name}: {exc}", field="data.csv") from None
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+    columns = [*spec.inputs, *spec.targets]
+    values = np.empty((len(rows), len(columns)))
+    for r, row in enumerate(rows):
+        for c, col in enumerate(columns):
+            try:
+                values[r, c] = float(row[col])
+            except (TypeError, ValueError):
+                # Line r + 2 of the file: the header is line 1.
+                raise ConfigError(
+                    f"CSV {path.name}, line {r + 2}, column {col!r}: expected a number, "
+                    f"got {row[col]!r}",
+                    field="data.csv",
+                ) from None
+    if not np.isfinite(values).all():
         raise ConfigError(f"CSV {path.name} has NaN or infinite values", field="data.csv")
+    X, Y = values[:, : len(spec.inputs)], values[:, len(spec.inputs) :]
     return X, Y
 
 
@@ -176,7 +195,7 @@ def load_data(cfg: Config, base_dir: Path) -> Dataset:
                 raise ConfigError(
                     f"the {gen.name} data has {n_classes} classes: the output layer needs "
                     f"{'1 unit or ' if n_classes == 2 else ''}{n_classes} units, not {n_out}",
-                    field="network.layers",
+                    field=f"network.layers.{len(cfg.network.layers) - 1}.units",
                 )
             Y = _classes_to_targets(y, n_out)
             kind = "classification"
@@ -190,7 +209,7 @@ def load_data(cfg: Config, base_dir: Path) -> Dataset:
     if Y.shape[1] != n_out:
         raise ConfigError(
             f"the data has {Y.shape[1]} target columns but the output layer has {n_out} units",
-            field="network.layers",
+            field=f"network.layers.{len(cfg.network.layers) - 1}.units",
         )
     if cfg.data.scale_inputs == "standard":
         std = X.std(axis=0)
@@ -204,3 +223,18 @@ def load_data(cfg: Config, base_dir: Path) -> Dataset:
         scaling = TargetScaling(Y.min(axis=0), Y.max(axis=0), float(lo), float(hi))
         Y = scaling.forward(Y)
     return Dataset(X=X, Y=Y, classes=classes, scaling=scaling, kind=kind)
+
+
+def load_dataset(loaded: LoadedConfig) -> Dataset:
+    """:func:`load_data` for a loaded config: data problems name its file and line.
+
+    Problems that only show once the data is read (a missing CSV column, a generator
+    whose classes do not fit the output layer) are found here, by ``validate`` as well
+    as by training.
+    """
+    try:
+        return load_data(loaded.config, loaded.base_dir)
+    except ConfigError as exc:
+        if exc.file is not None:
+            raise
+        raise loaded.error(exc.detail, exc.field) from None

@@ -24,7 +24,11 @@ class Optimizer(ABC):
     def update(
         self, key: str, value: np.ndarray, grad: np.ndarray, state: dict, t: int
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """New value of parameter ``key`` after its ``t``-th update (1-based), and state terms."""
+        """New value of parameter ``key`` after its ``t``-th update (1-based), and state terms.
+
+        Returns a new array and leaves ``value`` untouched: the trace keeps the old
+        value as the step's ``W`` beside the new ``W_next``.
+        """
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,11 @@ class SGD(Optimizer):
     spoken: str = "plain gradient descent"
 
     def update(self, key, value, grad, state, t):
-        return value - self.learning_rate * grad, {}
+        # value - eta * grad, written with one temporary: two large temporaries alive at
+        # once make glibc return and re-fault their pages on every step (10x slower).
+        new = grad * -self.learning_rate
+        new += value
+        return new, {}
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,12 @@ class Momentum(Optimizer):
     spoken: str = "gradient descent with momentum"
 
     def update(self, key, value, grad, state, t):
-        velocity = self.momentum * state.get(key, np.zeros_like(value)) + grad
+        velocity = self.momentum * state[key] if key in state else np.zeros_like(value)
+        velocity += grad
         state[key] = velocity
-        return value - self.learning_rate * velocity, {"velocity": velocity}
+        new = velocity * -self.learning_rate  # w - eta v with one temporary, as in SGD
+        new += value
+        return new, {"velocity": velocity}
 
 
 @dataclass(frozen=True)

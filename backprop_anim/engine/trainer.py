@@ -15,13 +15,20 @@ import numpy as np
 from ..config.loader import LoadedConfig
 from ..config.schema import Config
 from ..trace.model import LayerStep, NetworkInfo, Snapshot, Step, Summary, Trace
-from .data import Dataset, load_data
+from .data import Dataset, load_dataset
 from .losses import Loss, get_loss
 from .network import BackwardResult, ForwardResult, Network
 from .optimizers import get_optimizer
 
-Z_BINS = np.linspace(-6.0, 6.0, 49)
-DISPLAY_SAMPLES = 2000  # data kept in the trace, and used for snapshot figures
+Z_RANGE = (-6.0, 6.0)
+Z_BIN_COUNT = 48
+Z_BINS = np.linspace(*Z_RANGE, Z_BIN_COUNT + 1)
+DISPLAY_SAMPLES = 2000  # data kept in the trace (the first samples of the data set)
+# Work allowed for one snapshot's figures, in multiply-adds of the forward pass (a few
+# milliseconds): a wide network evaluates an evenly spread subset of the display data,
+# so that snapshots stay a small part of a long training (benchmarks/engine_bench.py).
+SNAPSHOT_MACS = 50_000_000
+MIN_SNAPSHOT_SAMPLES = 200
 SOFTMAX_DELTA = "delta_j = a_j ((partial L)/(partial a_j) - sum_k (partial L)/(partial a_k) a_k)"
 
 
@@ -203,6 +210,7 @@ def _events(
                 applied=u["updated"],
                 reason=u["reason"],
                 uses=["W", "grad_W", *u["state_terms"]],
+                learning_rate=info.optimizer["learning_rate"],
                 value=u["W_next"][j].tolist(),
             )
             add(
@@ -213,7 +221,8 @@ def _events(
                 u["formula"].replace("w", "b"),
                 applied=u["biases_updated"],
                 reason=u["reason_b"],
-                uses=["b", "grad_b"],
+                uses=["b", "grad_b", *sorted(u["state_b"])],
+                learning_rate=info.optimizer["learning_rate"],
                 value=float(u["b_next"][j]),
             )
     return ev
@@ -247,6 +256,15 @@ def _warnings(cfg: Config, data: Dataset) -> list[str]:
     return out
 
 
+def _norm(g: np.ndarray) -> float:
+    """Frobenius norm; rescaled when squaring large (finite) entries would overflow."""
+    norm = float(np.linalg.norm(g))
+    if np.isfinite(norm) or not np.isfinite(g).all():
+        return norm
+    top = float(np.abs(g).max())
+    return top * float(np.linalg.norm(g / top))
+
+
 def _first_nonfinite(arrays: list[np.ndarray]) -> int | None:
     for i, arr in enumerate(arrays):
         if not np.isfinite(arr).all():
@@ -261,7 +279,7 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
     says at which step, in which phase and layer; the caller decides how to report it.
     """
     cfg = loaded.config
-    data = load_data(cfg, loaded.base_dir)
+    data = load_dataset(loaded)
     net = Network.from_config(cfg)
     info = network_info(cfg)
     loss = get_loss(cfg.training.loss)
@@ -278,17 +296,26 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
     update_count: dict[str, int] = {}
 
     display_idx = np.arange(min(len(data.X), DISPLAY_SAMPLES))
+    n_eval = min(
+        len(display_idx), max(MIN_SNAPSHOT_SAMPLES, SNAPSHOT_MACS // cfg.network.n_edges())
+    )
+    snap_idx = np.unique(np.linspace(0, len(display_idx) - 1, n_eval).round().astype(int))
     snap_every = cfg.trace.snapshot_every or max(1, steps // 50)
 
     def snapshot(step: int) -> Snapshot:
-        fwd = net.forward(data.X[display_idx])
+        fwd = net.forward(data.X[snap_idx])
         return Snapshot(
             step=step,
             W=[w.copy() for w in net.W],
             b=[b.copy() for b in net.b],
-            loss=loss.value(fwd.activations[-1], data.Y[display_idx]),
-            accuracy=_accuracy(data, fwd.activations[-1], display_idx),
-            z_hist=[np.histogram(np.clip(z, -6, 6), bins=Z_BINS)[0].tolist() for z in fwd.zs],
+            loss=loss.value(fwd.activations[-1], data.Y[snap_idx]),
+            accuracy=_accuracy(data, fwd.activations[-1], snap_idx),
+            # Equal-width bins given as (count, range) take numpy's counting path; an
+            # explicit edge array would sort every z (3x slower on a 2000-sample snapshot).
+            z_hist=[
+                np.histogram(np.clip(z, *Z_RANGE), bins=Z_BIN_COUNT, range=Z_RANGE)[0].tolist()
+                for z in fwd.zs
+            ],
             saturation=[
                 _saturation(act.name, a)
                 for act, a in zip(net.activations, fwd.activations[1:], strict=True)
@@ -301,6 +328,7 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
         updated_layers=[],
         gradient_evaluations=[],
         snapshots=[snapshot(0)],
+        snapshot_samples=snap_idx.tolist(),
         z_bins=Z_BINS.tolist(),
     )
     detailed: list[Step] = []
@@ -334,17 +362,20 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                 break
             bwd = net.backward(fwd, Y, loss)
             grad_evals += n_layers
-            bad = _first_nonfinite(bwd.grad_W)
+            grad_norms = [_norm(g) for g in bwd.grad_W]
+            bad = _first_nonfinite([*bwd.grad_W, np.array(grad_norms)])
             if bad is not None:
-                diverged = fail(step, "backward", bad, "a gradient")
+                diverged = fail(step, "backward", min(bad, n_layers - 1), "a gradient")
                 break
 
             if cfg.training.update == "random_layer":
                 chosen = {int(layer_rng.choice(trainable))} if trainable else set()
             else:
                 chosen = set(trainable)
-            W_old = [w.copy() for w in net.W]
-            b_old = [b.copy() for b in net.b]
+            # Optimizers return new arrays and never write into the old ones, so the
+            # lists of the arrays used in the forward pass are the old values.
+            W_old = list(net.W)
+            b_old = list(net.b)
             updates = []
             for i in range(n_layers):
                 upd_w = i in chosen
@@ -389,7 +420,7 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                 break
 
             summary.loss.append(loss_value)
-            summary.grad_norms.append([float(np.linalg.norm(g)) for g in bwd.grad_W])
+            summary.grad_norms.append(grad_norms)
             summary.updated_layers.append(sorted(chosen))
             summary.gradient_evaluations.append(grad_evals)
 
@@ -434,7 +465,14 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                     )
                 )
             if (step + 1) % snap_every == 0 or step + 1 == steps:
-                summary.snapshots.append(snapshot(step + 1))
+                snap = snapshot(step + 1)
+                if not np.isfinite(snap.loss):
+                    # The batch was fine but another sample overflows: stop here too.
+                    diverged = fail(
+                        step, "update", None, "the loss on the data set after this update"
+                    )
+                    break
+                summary.snapshots.append(snap)
             if on_step is not None:
                 on_step(step + 1, steps)
 

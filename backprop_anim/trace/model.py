@@ -169,6 +169,9 @@ class Summary:
     gradient_evaluations: list[int]  # cumulative count of layer-gradients computed
     snapshots: list[Snapshot]
     z_bins: list[float]  # histogram bin edges for Snapshot.z_hist
+    # Indices (into the data set) of the samples a snapshot's loss, accuracy and
+    # histograms are computed on: all displayed samples, or an even subset for wide nets.
+    snapshot_samples: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +181,7 @@ class Summary:
             "gradient_evaluations": self.gradient_evaluations,
             "snapshots": [s.to_json() for s in self.snapshots],
             "z_bins": self.z_bins,
+            "snapshot_samples": self.snapshot_samples,
         }
 
     @classmethod
@@ -189,6 +193,7 @@ class Summary:
             gradient_evaluations=[int(x) for x in d["gradient_evaluations"]],
             snapshots=[Snapshot.from_json(s) for s in d["snapshots"]],
             z_bins=[float(x) for x in d["z_bins"]],
+            snapshot_samples=[int(x) for x in d.get("snapshot_samples", [])],
         )
 
 

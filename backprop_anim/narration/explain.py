@@ -1,0 +1,1164 @@
+"""The lecture's words: what the narrator says for each kind of beat, read off the trace.
+
+Every number spoken here is a trace value passed through :func:`backprop_anim.numbers.spoken`
+(the same digits :func:`~backprop_anim.numbers.fmt` puts on screen); nothing is recomputed.
+Constants that explain an idea ("between zero and one") are written as words so that a
+number in the text always means a value of this step.
+
+Each beat yields sentences tagged with the levels that say them, so ``brief``, ``standard``
+and ``detailed`` differ in how much they explain, never in the numbers they use. Alongside
+the words, each beat gives a heading and the formulas with numbers (LaTeX) for the notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine.activations import Activation, get_activation
+from ..engine.losses import Loss, get_loss
+from ..numbers import fmt, spoken
+from ..storyboard import Beat
+from ..trace.model import LayerStep, Step, Trace
+
+LEVELS = ("brief", "standard", "detailed")
+ALL = frozenset(LEVELS)
+BRIEF = frozenset({"brief"})
+FULL = frozenset({"standard", "detailed"})
+DETAIL = frozenset({"detailed"})
+STANDARD = frozenset({"standard"})
+
+LIST_LIMIT = 4  # at most this many terms are read out one by one (weights, outputs, units)
+NOTES_LIMIT = 8  # at most this many formulas per beat in the notes
+
+# How the loss reads in words (the engine's Loss holds the name; this is the sentence).
+LOSS_FORMULA_WORDS = {
+    "half_sse": "half the sum, over the outputs, of the target minus the output, squared",
+    "mse": "the mean, over the outputs, of the target minus the output, squared",
+    "bce": (
+        "minus the mean, over the outputs, of the target times the log of the output, "
+        "plus one minus the target times the log of one minus the output"
+    ),
+    "cross_entropy": "minus the sum, over the outputs, of each target times the log of its output",
+}
+# What dL/da is, in words, for the losses whose output delta goes through the chain rule.
+LOSS_SLOPE_WORDS = {
+    "half_sse": "The loss grows with the square of that gap, so its slope with respect to {o} is",
+    "mse": (
+        "The mean squared error grows with the square of that gap, so its slope with respect "
+        "to {o}, twice the gap divided by the number of outputs, is"
+    ),
+    "bce": "The cross-entropy's slope with respect to {o} is",
+    "cross_entropy": "The cross-entropy's slope with respect to {o} is",
+}
+LATEX_FUNCTIONS = {"sigma": r"\sigma", "tanh": r"\tanh"}
+
+
+@dataclass
+class Said:
+    """What one beat says at the chosen level, with its heading and formulas for the notes."""
+
+    heading: str
+    sentences: list[str] = field(default_factory=list)
+    formulas: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.strip() for s in self.sentences if s.strip())
+
+
+def spoken_name(name: str) -> str:
+    """A unit or layer name as read aloud: no underscores or other symbols."""
+    out = "".join(c if c.isalnum() or c in " '-" else " " for c in name)
+    return " ".join(out.split())
+
+
+def possessive(phrase: str) -> str:
+    return phrase + "'" if phrase.endswith("s") else phrase + "'s"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def indefinite(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
+
+
+def join_words(items: Sequence[str], last: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    if len(items) == 2:
+        return f"{items[0]} {last} {items[1]}"
+    return ", ".join(items[:-1]) + f", {last} {items[-1]}"
+
+
+def _tex_name(name: str) -> str:
+    return r"\text{" + name.replace("_", r"\_") + "}"
+
+
+class Explainer:
+    """Writes the words of every beat of one trace at one level."""
+
+    def __init__(self, trace: Trace, beats: Sequence[Beat], level: str, digits: int) -> None:
+        self.trace = trace
+        self.beats = list(beats)
+        self.level = level
+        self.digits = digits
+        net = trace.network
+        self.names = net.layer_names
+        self.units = net.unit_names
+        self.inputs = net.input_names
+        params = trace.config.get("network", {}).get("layers", [])
+        self.acts: list[Activation] = [
+            get_activation(
+                name,
+                **({"slope": params[i].get("slope", 0.01)} if name == "leaky_relu" else {}),
+            )
+            for i, name in enumerate(net.activations)
+        ]
+        self.loss: Loss = get_loss(net.loss)
+        self.opt = dict(net.optimizer)
+        self._explained: set[str] = set()
+        self._first_of_kind: dict[tuple[int | None, str], str] = {}
+        for b in self.beats:
+            self._first_of_kind.setdefault((b.step, b.kind.split("_")[0]), b.id)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def n(self, value: float) -> str:
+        """A trace value as spoken (the screen's digits)."""
+        return spoken(float(value), self.digits)
+
+    def t(self, value: float) -> str:
+        """A trace value for a LaTeX formula, negatives in parentheses."""
+        text = fmt(float(value), self.digits)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return f"({text})" if text.startswith("-") else text
+
+    def first(self, beat: Beat, scene: str) -> bool:
+        return self._first_of_kind.get((beat.step, scene)) == beat.id
+
+    def unit(self, i: int, j: int) -> str:
+        return spoken_name(self.units[i][j])
+
+    def prev_name(self, i: int, k: int) -> str:
+        return spoken_name(self.inputs[k] if i == 0 else self.units[i - 1][k])
+
+    def prev_tex(self, i: int, k: int) -> str:
+        return _tex_name(self.inputs[k] if i == 0 else self.units[i - 1][k])
+
+    def layer(self, i: int) -> str:
+        name = spoken_name(self.names[i])
+        return f"the {name}" if name.endswith("layer") else f"the {name} layer"
+
+    def a_prev(self, step: Step, i: int) -> np.ndarray:
+        return step.x if i == 0 else step.layers[i - 1].a
+
+    def edge(self, i: int, j: int, k: int) -> str:
+        return f"the weight from {self.prev_name(i, k)} to {self.unit(i, j)}"
+
+    def edge_tex(self, i: int, j: int, k: int) -> str:
+        return f"w_{{{_tex_name(self.units[i][j])},{self.prev_tex(i, k)}}}"
+
+    def fn_tex(self, i: int) -> str:
+        sym = self.acts[i].symbol
+        return LATEX_FUNCTIONS.get(sym, rf"\operatorname{{{sym}}}")
+
+    @staticmethod
+    def signed_sum(terms: Sequence[str]) -> str:
+        """Terms read as a sum: "a, plus b, minus c" (a term's own minus replaces the plus)."""
+        out = terms[0] if terms else ""
+        for term in terms[1:]:
+            out += f", {term}" if term.startswith("minus ") else f", plus {term}"
+        return out
+
+    def batch_note(self, step: Step) -> str:
+        size = step.x.shape[0]
+        return f", for the first of the {size} samples in this batch" if size > 1 else ""
+
+    def say(self, said: Said, text: str, levels: frozenset[str] = ALL) -> None:
+        if self.level in levels:
+            said.sentences.append(text)
+
+    def say_once(self, said: Said, topic: str, text: str, levels: frozenset[str] = ALL) -> None:
+        """An explanation said at its first occasion in the lecture, not at every unit."""
+        if self.level in levels and topic not in self._explained:
+            self._explained.add(topic)
+            said.sentences.append(text)
+
+    def step_of(self, beat: Beat) -> Step:
+        assert beat.step is not None
+        return self.trace.step(beat.step)
+
+    # -- dispatch ------------------------------------------------------------------
+
+    def explain(self, beat: Beat) -> Said:
+        method = getattr(self, f"_{beat.kind}")
+        return method(beat)
+
+    # -- title and overview ----------------------------------------------------------
+
+    def _title(self, beat: Beat) -> Said:
+        cfg = self.trace.config
+        title = (cfg.get("title") or "").strip()
+        said = Said(title or cfg.get("name") or "Lecture")
+        if title:
+            self.say(said, title if title[-1] in ".!?" else title + ".")
+        n_in = len(self.inputs)
+        parts = [
+            plural(n_in, "input")
+            + (f", {join_words(map(spoken_name, self.inputs))}" if n_in <= LIST_LIMIT else "")
+        ]
+        for i in range(len(self.names)):
+            count = len(self.units[i])
+            names = (
+                f", {join_words([self.unit(i, j) for j in range(count)])}"
+                if count <= LIST_LIMIT
+                else ""
+            )
+            frozen = ", frozen" if not self.trace.network.trainable[i] else ""
+            parts.append(
+                f"{indefinite(self.layer(i).removeprefix('the '))} of {count} "
+                f"{'unit' if count == 1 else 'units'} with {self.acts[i].spoken}{frozen}{names}"
+            )
+        self.say(said, f"The network has {join_words(parts)}.", FULL)
+        step = self.trace.step(beat.step) if beat.step is not None else None
+        if step is not None:
+            self.say(said, self._sample_sentence(step), FULL)
+        lr = self.opt.get("learning_rate")
+        optimizer = self._optimizer_words()
+        self.say(
+            said,
+            f"It learns with {self.loss.spoken} as the loss and {optimizer}, "
+            f"with a learning rate of {self.n(lr)}.",
+            FULL,
+        )
+        total = len(self.trace.summary.loss)
+        if step is not None and total > 1:
+            self.say(said, f"We follow training step {step.step} of the {total} steps.", FULL)
+        self.say(said, "We follow one training step: forward, loss, backward, update.", BRIEF)
+        self.say(
+            said,
+            "We go through it in the order the computer does: the forward pass, the loss, "
+            "the backward pass, and the update.",
+            FULL,
+        )
+        self.say(
+            said,
+            "Every number you will see and hear is the real value of this step, rounded to "
+            f"{self.digits} significant digits.",
+            DETAIL,
+        )
+        return said
+
+    def _sample_sentence(self, step: Step) -> str:
+        size = step.x.shape[0]
+        if size > 1:
+            return (
+                f"This step trains on a batch of {size} samples. We read the numbers of the "
+                "first sample; the gradients add up the whole batch."
+            )
+        x, y = step.x[0], step.y[0]
+        text = "This step trains on one sample"
+        if len(x) <= LIST_LIMIT:
+            word = "input" if len(x) == 1 else "inputs"
+            text += f": {word} {join_words([self.n(v) for v in x])}"
+        if self.trace.data.get("kind") == "classification" and len(y) > 1:
+            target = int(np.argmax(y))
+            text += f", and the target is the output {self.unit(len(self.names) - 1, target)}"
+        elif len(y) <= LIST_LIMIT:
+            word = "target" if len(y) == 1 else "targets"
+            text += f", {word} {join_words([self.n(v) for v in y])}"
+        return text + "."
+
+    def _optimizer_words(self) -> str:
+        name = self.opt.get("name", "sgd")
+        if name == "momentum":
+            return f"gradient descent with momentum {self.n(self.opt['momentum'])}"
+        if name == "adam":
+            return (
+                f"the Adam optimizer, with beta one {self.n(self.opt['beta1'])} and beta two "
+                f"{self.n(self.opt['beta2'])}"
+            )
+        return "plain gradient descent"
+
+    def _overview(self, beat: Beat) -> Said:
+        s = self.trace.summary
+        said = Said("Overview of the training")
+        total = len(s.loss)
+        first, last = s.snapshots[0], s.snapshots[-1]
+        self.say(
+            said, f"Before we zoom in, here is the whole training: {plural(total, 'step')}.", FULL
+        )
+        self.say(
+            said,
+            f"On the data, the loss went from {self.n(first.loss)} before training to "
+            f"{self.n(last.loss)} after {plural(last.step, 'step')}.",
+        )
+        if last.accuracy is not None:
+            self.say(
+                said,
+                f"The network now gets {self.n(100 * last.accuracy)} percent of the samples right.",
+            )
+        if total > 1:
+            self.say(
+                said,
+                f"The loss of the training batch was {self.n(s.loss[0])} at the first step and "
+                f"{self.n(s.loss[-1])} at the last.",
+                DETAIL,
+            )
+        if self.trace.config.get("training", {}).get("update") == "random_layer":
+            self.say(
+                said,
+                "Each step updated only one layer, chosen at random; the others kept their "
+                "weights for that step.",
+                FULL,
+            )
+        if self.trace.diverged:
+            self.say(
+                said,
+                f"Training stopped early, at step {self.trace.diverged['step']}, because a value "
+                "became infinite or undefined. A smaller learning rate usually fixes that.",
+            )
+        said.formulas.append(rf"L_{{\text{{data}}}}: {self.t(first.loss)} \to {self.t(last.loss)}")
+        return said
+
+    # -- forward -------------------------------------------------------------------
+
+    def _forward_unit(self, beat: Beat) -> Said:
+        assert beat.layer is not None and beat.unit is not None
+        step, i, j = self.step_of(beat), beat.layer, beat.unit
+        L, act, u = step.layers[i], self.acts[i], self.unit(i, j)
+        said = Said(f"Forward pass: {u}")
+        w, b, z, a = L.W[j], L.b[j], L.z[0, j], L.a[0, j]
+        x = self.a_prev(step, i)[0]
+        if self.first(beat, "forward"):
+            self.say(
+                said,
+                "The forward pass goes layer by layer, from the inputs to the outputs: each "
+                "unit needs every activation of the layer before it.",
+                DETAIL,
+            )
+        note = self.batch_note(step)
+        if len(w) <= LIST_LIMIT:
+            terms = self.signed_sum([f"{self.n(w[k])} times {self.n(x[k])}" for k in range(len(w))])
+            self.say(
+                said,
+                f"{u} adds up its weighted inputs{note}: {terms}, plus its bias, "
+                f"{self.n(b)}. That makes z, the weighted sum, {self.n(z)}.",
+                FULL,
+            )
+        else:
+            self.say(
+                said,
+                f"{u} adds up its {len(w)} weighted inputs and its bias, {self.n(b)}{note}: "
+                f"z is {self.n(z)}.",
+                FULL,
+            )
+        self.say(said, f"{u}: z is {self.n(z)}, and a, {act.spoken} of z, is {self.n(a)}.", BRIEF)
+        self.say(said, self._activation_sentence(i, z, a), FULL)
+        if act.name in ("sigmoid", "tanh"):
+            low = "zero" if act.name == "sigmoid" else "minus one"
+            self.say_once(
+                said,
+                f"squash {act.name}",
+                f"{act.spoken.capitalize()} squashes any z into the range between {low} and "
+                "one; this bend is what lets stacked layers do more than one straight-line map.",
+                DETAIL,
+            )
+        elif act.name == "relu" and z > 0:
+            self.say_once(
+                said,
+                "relu bend",
+                "A ReLU is the simplest bend: it keeps positive values and cuts negative "
+                "ones to zero.",
+                DETAIL,
+            )
+        if i < len(self.names) - 1:
+            self.say_once(
+                said,
+                f"passes on {i}",
+                f"This value is what {u} passes on to {self.layer(i + 1)}.",
+                DETAIL,
+            )
+        terms_tex = " + ".join(
+            f"{self.t(w[k])} \\cdot {self.t(x[k])}" for k in range(min(len(w), NOTES_LIMIT))
+        )
+        if len(w) > NOTES_LIMIT:
+            terms_tex += r" + \dots"
+        name = _tex_name(self.units[i][j])
+        said.formulas.append(f"z_{{{name}}} = {terms_tex} + {self.t(b)} = {self.t(z)}")
+        said.formulas.append(
+            f"a_{{{name}}} = {self.fn_tex(i)}(z_{{{name}}}) = {self.fn_tex(i)}({self.t(z)}) "
+            f"= {self.t(a)}"
+        )
+        return said
+
+    def _activation_sentence(self, i: int, z: float, a: float) -> str:
+        act = self.acts[i]
+        if act.name == "linear":
+            return f"The activation is linear, so a is simply z: {self.n(a)}."
+        if act.name == "relu":
+            if z > 0:
+                return f"z is positive, so the ReLU passes it through: a is {self.n(a)}."
+            return (
+                f"z is not positive, so the ReLU outputs {self.n(a)}: this unit is silent for "
+                "this sample, and none of its incoming weights can learn from it in this step."
+            )
+        if act.name == "softmax":
+            if "softmax" in self._explained:
+                return f"The softmax gives it {self.n(a)}."
+            self._explained.add("softmax")
+            return (
+                "The softmax looks at all the outputs together: it raises e to the power of "
+                "each z and divides by their sum, so the outputs add up to one. "
+                f"For this output that gives {self.n(a)}."
+            )
+        return f"Then {act.spoken} turns z into the activation: a is {self.n(a)}."
+
+    def _forward_layer(self, beat: Beat) -> Said:
+        assert beat.layer is not None
+        step, i = self.step_of(beat), beat.layer
+        L, act = step.layers[i], self.acts[i]
+        count, fan_in = L.W.shape
+        said = Said(f"Forward pass: {spoken_name(self.names[i])}")
+        self.say(
+            said,
+            f"{self.layer(i).capitalize()} has {count} units, too many to show one by one. "
+            f"Each adds up its {fan_in} weighted inputs and its bias, then applies "
+            f"{act.spoken}.",
+            FULL,
+        )
+        self.say(
+            said,
+            f"{self.layer(i).capitalize()}: {count} units, each a weighted sum and {act.spoken}.",
+            BRIEF,
+        )
+        focus = self._focus(beat, "forward_unit")
+        if focus:
+            parts = [f"{self.unit(i, j)} at {self.n(L.a[0, j])}" for j in focus]
+            self.say(said, f"We look closely at the most active: {join_words(parts)}.", FULL)
+        if act.name == "relu":
+            silent = int(np.count_nonzero(L.a[0] == 0))
+            self.say(
+                said,
+                f"{silent} of the {count} units output zero for this sample"
+                f"{self.batch_note(step)}.",
+                FULL,
+            )
+        self.say(
+            said,
+            f"Their activations range from {self.n(L.a[0].min())} to {self.n(L.a[0].max())}.",
+            DETAIL,
+        )
+        said.formulas.append(
+            rf"a = {self.fn_tex(i)}(W a_{{\text{{prev}}}} + b) \in "
+            rf"[{self.t(L.a[0].min())}, {self.t(L.a[0].max())}]"
+        )
+        return said
+
+    def _focus(self, beat: Beat, kind: str) -> list[int]:
+        return [
+            b.unit
+            for b in self.beats
+            if b.kind == kind
+            and b.step == beat.step
+            and b.layer == beat.layer
+            and b.unit is not None
+        ]
+
+    # -- loss ----------------------------------------------------------------------
+
+    def _loss(self, beat: Beat) -> Said:
+        step = self.step_of(beat)
+        last = len(self.names) - 1
+        out = step.layers[last]
+        a, y, terms = out.a[0], step.y[0], step.loss_terms[0]
+        outs = [self.unit(last, k) for k in range(len(a))]
+        said = Said("The loss")
+        note = self.batch_note(step)
+        self.say(said, f"The loss, {self.loss.spoken}, is {self.n(step.loss)}.", BRIEF)
+        self.say(said, f"Now the loss: {self.loss.spoken}.", FULL)
+        self.say(said, f"It is {LOSS_FORMULA_WORDS.get(self.loss.name, self.loss.spoken)}.", DETAIL)
+        if self.loss.name == "cross_entropy":
+            k = int(np.argmax(y))
+            self.say(
+                said,
+                f"Only the target's output counts{note}: the network gives {outs[k]} "
+                f"{self.n(a[k])}, and minus the log of that is {self.n(terms[k])}.",
+                FULL,
+            )
+        elif len(a) <= LIST_LIMIT:
+            pairs = "; ".join(
+                f"{outs[k]} is {self.n(a[k])} where the target is {self.n(y[k])}"
+                for k in range(len(a))
+            )
+            shares = join_words([f"{outs[k]} adds {self.n(terms[k])}" for k in range(len(a))])
+            self.say(said, f"The output {pairs}{note}.", FULL)
+            self.say(said, f"Each output adds its share: {shares}.", FULL)
+        else:
+            k = int(np.argmax(terms))
+            self.say(
+                said,
+                f"Each of the {len(a)} outputs adds its share{note}; the largest comes from "
+                f"{outs[k]}, which is {self.n(a[k])} where the target is {self.n(y[k])}.",
+                FULL,
+            )
+        size = step.x.shape[0]
+        where = f"averaged over the {size} samples" if size > 1 else "in total"
+        self.say(said, f"The loss, {where}, is {self.n(step.loss)}.", FULL)
+        self._regression_notes(said)
+        shown = range(min(len(a), NOTES_LIMIT))
+        said.formulas.append(
+            "L = "
+            + " + ".join(self.t(terms[k]) for k in shown)
+            + (r" + \dots" if len(a) > NOTES_LIMIT else "")
+            + f" = {self.t(step.loss)}"
+        )
+        return said
+
+    def _regression_notes(self, said: Said) -> None:
+        if self.trace.data.get("kind") != "regression":
+            return
+        act = self.acts[-1]
+        if self.trace.warnings:
+            self.say(
+                said,
+                f"Careful: some targets lie outside what {act.spoken} output can produce, so "
+                "the network can never reach them. Scale the targets into that range, or use "
+                "a linear output layer.",
+            )
+        scaling = self.trace.data.get("scaling")
+        if scaling:
+            lo, hi = scaling["range"]
+            self.say(
+                said,
+                f"The targets were scaled into the range from {self.n(lo)} to {self.n(hi)} "
+                f"before training, so that {act.spoken} output can reach them; undoing that "
+                "scaling gives back the real values.",
+                FULL,
+            )
+        elif act.name == "linear":
+            self.say(
+                said,
+                "The output layer is linear, so it can produce any value, as a regression "
+                "target needs.",
+                DETAIL,
+            )
+
+    # -- backward ------------------------------------------------------------------
+
+    def _backward_intro(self, said: Said, beat: Beat) -> None:
+        if not (self.first(beat, "backward")):
+            return
+        self.say(said, "Now backwards, starting at the output.", FULL)
+        self.say(
+            said,
+            "The backward pass runs in the opposite order of the forward pass: first the "
+            "deltas of the output layer, then the gradients of its weights, then the deltas "
+            "of the layer before, which need the output deltas, and so on back to the inputs. "
+            "It uses the weights as they were in the forward pass: nothing is updated until "
+            "every gradient is known.",
+            DETAIL,
+        )
+
+    def _backward_unit(self, beat: Beat) -> Said:
+        assert beat.layer is not None and beat.unit is not None
+        step, i, j = self.step_of(beat), beat.layer, beat.unit
+        u = self.unit(i, j)
+        said = Said(f"Backward pass: the delta of {u}")
+        self._backward_intro(said, beat)
+        if i == len(self.names) - 1:
+            self._output_delta(said, step, i, j)
+        else:
+            self._hidden_delta(said, step, i, j)
+        return said
+
+    def _output_delta(self, said: Said, step: Step, i: int, j: int) -> None:
+        L, act, u = step.layers[i], self.acts[i], self.unit(i, j)
+        a, y = L.a[0, j], step.y[0, j]
+        dL_da, dadz, delta = L.dL_da[0, j], L.act_derivative[0, j], L.delta[0, j]
+        note = self.batch_note(step)
+        name = _tex_name(self.units[i][j])
+        fused = self.loss.fused_delta(act.name, L.a[:1], step.y[:1]) is not None
+        size = step.x.shape[0]
+        per = f", divided by the batch size, {size}" if size > 1 else ""
+        self.say(said, f"The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.", FULL)
+        if fused:
+            self.say(
+                said,
+                f"For {self.loss.spoken} with {act.spoken} output, the chain rule simplifies: "
+                f"the delta of {u}, the slope of the loss with respect to its z, is just the "
+                f"output minus the target{per}: {self.n(delta)}.",
+                FULL,
+            )
+            self.say(
+                said,
+                f"The delta of {u} is the output minus the target: {self.n(delta)}.",
+                BRIEF,
+            )
+            self.say(
+                said,
+                "The long way, the loss's slope with respect to the output times the "
+                "activation's derivative, gives the same number; the short form stays exact "
+                "even when the output is very close to zero or one.",
+                DETAIL,
+            )
+            said.formulas.append(rf"\delta_{{{name}}} = a - y = {self.t(delta)}")
+            return
+        slope = LOSS_SLOPE_WORDS.get(self.loss.name, "The loss's slope with respect to {o} is")
+        self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", FULL)
+        if act.name == "linear":
+            self.say(
+                said,
+                f"The output is linear, so its derivative is {self.n(dadz)}, and the delta of "
+                f"{u}, the slope with respect to z, is that same slope: {self.n(delta)}.",
+                FULL,
+            )
+        else:
+            self.say(
+                said,
+                "To get back to the weights, the chain rule multiplies this slope by "
+                f"{possessive(act.spoken)} derivative at z, which is {self.n(dadz)}: that's "
+                f"the delta of {u}, {self.n(delta)}.",
+                FULL,
+            )
+        self.say(
+            said,
+            f"The delta of {u}: the slope {self.n(dL_da)} times the derivative "
+            f"{self.n(dadz)} gives {self.n(delta)}.",
+            BRIEF,
+        )
+        self._why_derivative(said, i, dadz)
+        said.formulas.append(rf"\frac{{\partial L}}{{\partial a_{{{name}}}}} = {self.t(dL_da)}")
+        said.formulas.append(
+            rf"\delta_{{{name}}} = \frac{{\partial L}}{{\partial a_{{{name}}}}} \cdot "
+            rf"{self.fn_tex(i)}'(z_{{{name}}}) = {self.t(dL_da)} \cdot {self.t(dadz)} "
+            f"= {self.t(delta)}"
+        )
+
+    def _why_derivative(self, said: Said, i: int, dadz: float) -> None:
+        act = self.acts[i]
+        if act.name == "linear":
+            return
+        self.say_once(
+            said,
+            f"why derivative {act.name}",
+            "Why the derivative? The loss sees z only through the activation. When z moves a "
+            f"little, the activation moves by {possessive(act.spoken)} slope at z times that, "
+            "and the loss follows: that product is the chain rule. Here the slope is "
+            f"{act.derivative_spoken}.",
+            DETAIL,
+        )
+        if act.name in ("sigmoid", "tanh") and dadz < 0.05:
+            self.say(
+                said,
+                f"That derivative is small because {act.spoken} is almost flat here: a "
+                "saturated unit learns slowly.",
+                FULL,
+            )
+
+    def _hidden_delta(self, said: Said, step: Step, i: int, j: int) -> None:
+        L, nxt, act, u = step.layers[i], step.layers[i + 1], self.acts[i], self.unit(i, j)
+        dL_da, dadz, delta = L.dL_da[0, j], L.act_derivative[0, j], L.delta[0, j]
+        count = nxt.W.shape[0]
+        note = self.batch_note(step)
+        name = _tex_name(self.units[i][j])
+        if count <= LIST_LIMIT:
+            parts = ", plus ".join(
+                f"the delta of {self.unit(i + 1, k)}, {self.n(nxt.delta[0, k])}, times the "
+                f"weight {self.n(nxt.W[k, j])}"
+                for k in range(count)
+            )
+            self.say(
+                said,
+                f"{u} has no target of its own. It gets its share of the blame from every "
+                f"unit it feeds{note}: {parts}. That sum is the slope of the loss with respect "
+                f"to {u}: {self.n(dL_da)}.",
+                FULL,
+            )
+        else:
+            self.say(
+                said,
+                f"{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds up the "
+                f"deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
+                f"that connects {u} to it.",
+                FULL,
+            )
+        if dadz == 0 and act.name == "relu":
+            self.say(
+                said,
+                f"But the ReLU of {u} was off for this sample: its derivative is "
+                f"{self.n(dadz)}, so its delta is {self.n(delta)}, and none of the weights "
+                f"into {u} learn from this sample.",
+                FULL,
+            )
+        else:
+            self.say(
+                said,
+                f"Times {possessive(act.spoken)} derivative at z, {self.n(dadz)}, it gives the "
+                f"delta of {u}: {self.n(delta)}.",
+                FULL,
+            )
+        self.say(
+            said,
+            f"{u}: the weighted deltas of the next layer add up to {self.n(dL_da)}; times "
+            f"{self.n(dadz)}, the delta of {u} is {self.n(delta)}.",
+            BRIEF,
+        )
+        self.say_once(
+            said,
+            "chain through weights",
+            f"This is the chain rule again, now through the weights: a change in {u} reaches "
+            "the loss along every edge to the next layer, so the blames add up. The weights "
+            "used are the old ones, from the forward pass.",
+            DETAIL,
+        )
+        self._why_derivative(said, i, dadz)
+        shown = range(min(count, NOTES_LIMIT))
+        sum_tex = " + ".join(
+            f"{self.t(nxt.delta[0, k])} \\cdot {self.t(nxt.W[k, j])}" for k in shown
+        )
+        if count > NOTES_LIMIT:
+            sum_tex += r" + \dots"
+        said.formulas.append(
+            rf"\frac{{\partial L}}{{\partial a_{{{name}}}}} = \sum_k \delta_k w_{{k,{name}}} "
+            f"= {sum_tex} = {self.t(dL_da)}"
+        )
+        said.formulas.append(
+            rf"\delta_{{{name}}} = {self.t(dL_da)} \cdot {self.fn_tex(i)}'(z_{{{name}}}) = "
+            rf"{self.t(dL_da)} \cdot {self.t(dadz)} = {self.t(delta)}"
+        )
+
+    def _backward_layer(self, beat: Beat) -> Said:
+        assert beat.layer is not None
+        step, i = self.step_of(beat), beat.layer
+        L, act = step.layers[i], self.acts[i]
+        count = L.W.shape[0]
+        said = Said(f"Backward pass: {spoken_name(self.names[i])}")
+        self._backward_intro(said, beat)
+        how = (
+            "the loss's slope with respect to its output"
+            if i == len(self.names) - 1
+            else "the deltas of the next layer, weighted by the edges to them and added up"
+        )
+        self.say(
+            said,
+            f"{self.layer(i).capitalize()} has {count} units; each delta is {how}, times "
+            f"{possessive(act.spoken)} derivative at z.",
+            FULL,
+        )
+        self.say(
+            said, f"{self.layer(i).capitalize()}: {count} deltas, computed the same way.", BRIEF
+        )
+        order = np.argsort(-np.abs(L.delta[0]), kind="stable")[:2]
+        parts = [f"{self.unit(i, int(j))}, {self.n(L.delta[0, int(j)])}" for j in order]
+        self.say(
+            said,
+            f"The largest deltas{self.batch_note(step)} are at {join_words(parts)}.",
+            FULL,
+        )
+        if act.name == "relu":
+            off = int(np.count_nonzero(L.act_derivative[0] == 0))
+            self.say(
+                said,
+                f"{off} of its units were off for this sample: their delta is zero.",
+                FULL,
+            )
+        said.formulas.append(
+            rf"\delta \in [{self.t(L.delta[0].min())}, {self.t(L.delta[0].max())}]"
+        )
+        return said
+
+    def _gradients(self, beat: Beat) -> Said:
+        assert beat.layer is not None
+        step, i = self.step_of(beat), beat.layer
+        L = step.layers[i]
+        units, fan_in = L.grad_W.shape
+        total = units * fan_in
+        a_prev = self.a_prev(step, i)
+        size = step.x.shape[0]
+        said = Said(f"Gradients of {self.layer(i)}")
+        summed = f", added up over the {size} samples of the batch" if size > 1 else ""
+        self.say(
+            said,
+            f"Now the gradient of every weight into {self.layer(i)}: the delta of the unit it "
+            f"feeds times the activation it carries{summed}.",
+            FULL,
+        )
+        edges = [(j, k) for j in range(units) for k in range(fan_in)]
+        if total > LIST_LIMIT:
+            edges = sorted(edges, key=lambda e: -abs(L.grad_W[e]))[:2]
+        if size == 1 and total <= LIST_LIMIT:
+            products = [
+                f"from {self.prev_name(i, k)} to {self.unit(i, j)}, {self.n(L.delta[0, j])} "
+                f"times {self.n(a_prev[0, k])} is {self.n(L.grad_W[j, k])}"
+                for j, k in edges
+            ]
+            parts = "; ".join(products)
+            self.say(said, f"{parts[0].upper()}{parts[1:]}.", DETAIL)
+            rest = [
+                f"from {self.prev_name(i, kk)} to {self.unit(i, jj)}, {self.n(L.grad_W[jj, kk])}"
+                for jj, kk in edges[1:]
+            ]
+            first = (
+                f"For the weight {products[0]}"
+                + (f". The others: {'; '.join(rest)}" if rest else "")
+                + "."
+            )
+            self.say(said, first, STANDARD)
+        else:
+            lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
+            parts = join_words(
+                [f"{self.n(L.grad_W[j, k])} for {self.edge(i, j, k)}" for j, k in edges]
+            )
+            self.say(said, f"{lead} {parts}.", FULL)
+        j, k = max(edges, key=lambda e: abs(L.grad_W[e]))
+        self.say(
+            said,
+            f"The gradients of {self.layer(i)}: the largest is {self.n(L.grad_W[j, k])}, "
+            f"for {self.edge(i, j, k)}.",
+            BRIEF,
+        )
+        self.say_once(
+            said,
+            "bias gradient",
+            "Each bias has a gradient too: the delta itself, because a bias always sees an "
+            "input of one.",
+            DETAIL,
+        )
+        self._zero_gradients(said, step, i)
+        if not self.trace.network.trainable[i]:
+            self.say(
+                said,
+                f"{self.layer(i).capitalize()} is frozen. Its gradients are still computed, "
+                "because the layers before it need its deltas, but its weights will not move.",
+                FULL,
+            )
+        self.say_once(
+            said,
+            "gradient size",
+            "A gradient is only as large as the activation on its edge: an input close to "
+            "zero barely learns.",
+            DETAIL,
+        )
+        for j, k in [(j, k) for j in range(units) for k in range(fan_in)][:NOTES_LIMIT]:
+            rhs = (
+                f"{self.t(L.delta[0, j])} \\cdot {self.t(a_prev[0, k])} = "
+                if size == 1
+                else r"\sum_{\text{batch}} \delta a = "
+            )
+            said.formulas.append(
+                rf"\frac{{\partial L}}{{\partial {self.edge_tex(i, j, k)}}} = "
+                f"{rhs}{self.t(L.grad_W[j, k])}"
+            )
+        return said
+
+    def _zero_gradients(self, said: Said, step: Step, i: int) -> None:
+        reasons = zero_gradient_reasons(step, i)
+        total = step.layers[i].grad_W.size
+        if not reasons:
+            return
+        count = sum(len(v) for v in reasons.values())
+        why = []
+        if reasons.get("zero input"):
+            names = [self.prev_name(i, k) for k in sorted({k for _, k in reasons["zero input"]})]
+            why.append(
+                f"their input, {join_words(names[:LIST_LIMIT], 'or')}, is zero, so nothing "
+                "flowed through them"
+            )
+        if reasons.get("dead unit"):
+            names = [self.unit(i, j) for j in sorted({j for j, _ in reasons["dead unit"]})]
+            why.append(
+                f"the unit they feed, {join_words(names[:LIST_LIMIT], 'or')}, was off, so its "
+                "delta is zero"
+            )
+        if reasons.get("zero delta"):
+            why.append("the unit they feed has a delta of zero")
+        if reasons.get("cancelled"):
+            why.append("the samples of the batch pull them in opposite ways that cancel")
+        lead = "some because " if len(why) > 1 else ""
+        self.say(
+            said,
+            f"{count} of the {total} weights have a gradient of exactly zero: "
+            + "; ".join(lead + w for w in why)
+            + ".",
+        )
+
+    # -- update --------------------------------------------------------------------
+
+    def _update(self, beat: Beat) -> Said:
+        assert beat.layer is not None
+        step, i = self.step_of(beat), beat.layer
+        L = step.layers[i]
+        units, fan_in = L.W.shape
+        said = Said(f"Update of {self.layer(i)}")
+        if self.first(beat, "update"):
+            self.say(
+                said,
+                "Every gradient is known now, so the weights can change. The layers are updated "
+                "one after another, in network order, but since nothing depends on the new "
+                "values any more, the order does not matter.",
+                DETAIL,
+            )
+        if not L.updated:
+            self.say(said, self._not_updated(i, L.update_reason))
+            said.formulas.append(r"w^+ = w")
+            return said
+        edges = [(j, k) for j in range(units) for k in range(fan_in)]
+        if len(edges) > LIST_LIMIT:
+            edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
+        j, k = edges[0]
+        name = self.opt.get("name", "sgd")
+        lr = self.opt["learning_rate"]
+        w, g, w_next = L.W[j, k], L.grad_W[j, k], L.W_next[j, k]
+        if name == "momentum":
+            v = L.state["velocity"][j, k]
+            self.say(
+                said,
+                f"With momentum, each weight keeps a velocity: {self.n(self.opt['momentum'])} "
+                "times its previous velocity, plus the new gradient. For "
+                f"{self.edge(i, j, k)}, the gradient is {self.n(g)} and the velocity is now "
+                f"{self.n(v)}; the weight moves by minus the learning rate, {self.n(lr)}, "
+                f"times the velocity, from {self.n(w)} to {self.n(w_next)}.",
+                FULL,
+            )
+            said.formulas.append(
+                rf"v^+ = {self.t(v)},\quad w^+ = {self.t(w)} - {self.t(lr)} \cdot {self.t(v)} "
+                f"= {self.t(w_next)}"
+            )
+        elif name == "adam":
+            m, v = L.state["m"][j, k], L.state["v"][j, k]
+            self.say(
+                said,
+                "Adam keeps two running averages for each weight: m, of its gradients, and "
+                f"v, of their squares. For {self.edge(i, j, k)}, with the gradient "
+                f"{self.n(g)}, m is now {self.n(m)} and v is {self.n(v)}. After correcting "
+                "both for their start at zero, the weight moves by the learning rate, "
+                f"{self.n(lr)}, times m hat divided by the square root of v hat: from "
+                f"{self.n(w)} to {self.n(w_next)}.",
+                FULL,
+            )
+            self.say_once(
+                said,
+                "adam scale",
+                "Dividing by the square root of v makes each step about as large as the "
+                "learning rate, whatever the scale of the gradient.",
+                DETAIL,
+            )
+            said.formulas.append(
+                rf"m = {self.t(m)},\quad v = {self.t(v)},\quad "
+                rf"w^+ = w - \eta \frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}} = {self.t(w_next)}"
+            )
+        else:
+            intro = (
+                "Each weight steps against its gradient, and the learning rate, "
+                f"{self.n(lr)}, sets the size of the step."
+                if self.first(beat, "update")
+                else f"{self.layer(i).capitalize()} steps the same way."
+            )
+            self.say(
+                said,
+                f"{intro} {self.edge(i, j, k).capitalize()}: {self.n(w)} minus {self.n(lr)} "
+                f"times {self.n(g)} gives {self.n(w_next)}.",
+                FULL,
+            )
+        others = [
+            f"{'the weight ' if n == 0 else ''}from {self.prev_name(i, kk)} to "
+            f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
+            for n, (jj, kk) in enumerate(edges[1:])
+        ]
+        if others:
+            self.say(said, f"Likewise, {join_words(others)}.", FULL)
+        self.say(
+            said,
+            f"{self.layer(i).capitalize()}: each weight moves against its gradient; "
+            f"{self.edge(i, j, k)} becomes {self.n(w_next)}.",
+            BRIEF,
+        )
+        if L.biases_updated:
+            self.say(said, "The biases move the same way, against their own gradients.", FULL)
+        else:
+            self.say(said, "The biases are not updated in this lecture.", FULL)
+        if name == "sgd":
+            self.say_once(
+                said,
+                "learning rate",
+                "The minus sign sends the weight downhill: a positive gradient means the loss "
+                "rises with the weight, so the weight goes down. The learning rate is a choice, "
+                "not something learned: twice as large, and every step doubles; too large, and "
+                "the loss can overshoot and grow.",
+                DETAIL,
+            )
+        for jj, kk in [(jj, kk) for jj in range(units) for kk in range(fan_in)][:NOTES_LIMIT]:
+            if name == "sgd":
+                said.formulas.append(
+                    f"{self.edge_tex(i, jj, kk)}^+ = {self.t(L.W[jj, kk])} - {self.t(lr)} "
+                    rf"\cdot {self.t(L.grad_W[jj, kk])} = {self.t(L.W_next[jj, kk])}"
+                )
+            else:
+                said.formulas.append(
+                    f"{self.edge_tex(i, jj, kk)}: {self.t(L.W[jj, kk])} \\to "
+                    f"{self.t(L.W_next[jj, kk])}"
+                )
+        return said
+
+    def _not_updated(self, i: int, reason: str) -> str:
+        layer = self.layer(i)
+        if reason.startswith("frozen"):
+            return (
+                f"{layer.capitalize()} is frozen, so its weights keep their values, whatever "
+                "their gradients say."
+            )
+        if "random_layer" in reason:
+            return (
+                "This step updates only one layer, chosen at random, and it is not "
+                f"{layer}: its weights keep their values, even where their gradients are "
+                "not zero."
+            )
+        return f"{layer.capitalize()} is not updated in this step."
+
+    def _update_ranking(self, beat: Beat) -> Said:
+        step = self.step_of(beat)
+        said = Said("How much each weight moved")
+        moves = [
+            (abs(L.delta_W[j, k]), i, j, k)
+            for i, L in enumerate(step.layers)
+            for j in range(L.W.shape[0])
+            for k in range(L.W.shape[1])
+        ]
+        total = len(moves)
+        moved = [m for m in moves if m[0] != 0]
+        moved.sort(key=lambda m: -m[0])
+        self.say(said, "Do all the weights change, and by the same amount?", FULL)
+        if moved:
+            _, i1, j1, k1 = moved[0]
+            _, i2, j2, k2 = moved[-1]
+            big = step.layers[i1].delta_W[j1, k1]
+            small = step.layers[i2].delta_W[j2, k2]
+            count = f"All {total}" if len(moved) == total else f"{len(moved)} of the {total}"
+            rule = {
+                "momentum": "the learning rate times its own velocity",
+                "adam": "set by its own history of gradients",
+            }.get(self.opt.get("name", "sgd"), "the learning rate times its own gradient")
+            self.say(said, f"{count} weights changed, each by its own amount: {rule}.", FULL)
+            if len(moved) > 1:
+                self.say(
+                    said,
+                    f"The largest move is {self.edge(i1, j1, k1)}, by {self.n(big)}; the "
+                    f"smallest, {self.edge(i2, j2, k2)}, by {self.n(small)}.",
+                    FULL,
+                )
+                self.say(
+                    said,
+                    f"Each weight moves by its own amount, from {self.n(big)} down to "
+                    f"{self.n(small)}.",
+                    BRIEF,
+                )
+        still = total - len(moved)
+        if still:
+            self.say(
+                said,
+                f"{still} of the {total} weights did not move: {self._still_reasons(step)}.",
+            )
+        self.say(
+            said,
+            "A weight moves more when the unit it feeds is more to blame, a larger delta, and "
+            "when the activation it carries is larger.",
+            DETAIL,
+        )
+        if self.opt.get("name") in ("momentum", "adam"):
+            self.say(
+                said,
+                "With this optimizer, the step also depends on the gradients of earlier steps, "
+                "so a weight can keep moving even when its gradient is zero now.",
+                FULL,
+            )
+        said.formulas.append(r"\Delta w = w^+ - w")
+        for _, i, j, k in moved[:NOTES_LIMIT]:
+            said.formulas.append(
+                f"\\Delta {self.edge_tex(i, j, k)} = {self.t(step.layers[i].delta_W[j, k])}"
+            )
+        return said
+
+    def _still_reasons(self, step: Step) -> str:
+        why: list[str] = []
+        for i, L in enumerate(step.layers):
+            if not L.updated:
+                why.append(
+                    f"{self.layer(i)} is frozen"
+                    if L.update_reason.startswith("frozen")
+                    else f"{self.layer(i)} was not the layer chosen this step"
+                )
+                continue
+            reasons = zero_gradient_reasons(step, i)
+            here = []
+            if reasons.get("zero input"):
+                here.append("some inputs were zero")
+            if reasons.get("dead unit"):
+                here.append("some units were off")
+            if reasons.get("zero delta") or reasons.get("cancelled"):
+                here.append("some gradients were exactly zero")
+            if here:
+                why.append(f"in {self.layer(i)}, {join_words(here)}")
+        return "; ".join(why) if why else "their gradient was zero"
+
+    # -- summary -------------------------------------------------------------------
+
+    def _summary(self, beat: Beat) -> Said:
+        step = self.step_of(beat)
+        said = Said("Step summary")
+        what = "this batch" if step.x.shape[0] > 1 else "this sample"
+        before, after = step.loss, step.loss_after
+        if after < before:
+            change = f"down from {self.n(before)}"
+        elif after > before:
+            change = (
+                f"up from {self.n(before)}: the step overshot, and a smaller learning rate "
+                "would help"
+            )
+        else:
+            change = f"the same as before, {self.n(before)}"
+        self.say(said, f"After the update, the loss on {what} is {self.n(after)}, {change}.")
+        self.say(
+            said,
+            "One step moves the weights only a little; training repeats these same steps, "
+            "many times, over all the samples.",
+            FULL,
+        )
+        self.say(
+            said,
+            "Forward, loss, backward, update: that is one iteration of gradient descent. The "
+            "next step starts again from the new weights.",
+            DETAIL,
+        )
+        said.formulas.append(f"L: {self.t(before)} \\to {self.t(after)}")
+        return said
+
+
+def zero_gradient_reasons(step: Step, i: int) -> dict[str, list[tuple[int, int]]]:
+    """Why each weight of layer ``i`` with a gradient of exactly zero got none.
+
+    ``zero input``: its input was zero for every sample; ``dead unit``: the unit it feeds
+    had a zero activation derivative (a ReLU that was off); ``zero delta``: the unit's
+    delta was zero for another reason; ``cancelled``: the samples' contributions cancel.
+    """
+    L: LayerStep = step.layers[i]
+    a_prev = step.x if i == 0 else step.layers[i - 1].a
+    out: dict[str, list[tuple[int, int]]] = {}
+    for j, k in zip(*np.nonzero(L.grad_W == 0), strict=True):
+        j, k = int(j), int(k)
+        if np.all(a_prev[:, k] == 0):
+            key = "zero input"
+        elif np.all(L.delta[:, j] == 0):
+            key = "dead unit" if np.all(L.act_derivative[:, j] == 0) else "zero delta"
+        else:
+            key = "cancelled"
+        out.setdefault(key, []).append((j, k))
+    return out

@@ -1,0 +1,248 @@
+"""One render job: a config or a trace, plus options, to finished files in one folder.
+
+The job trains (or loads a saved trace), builds the storyboard, times the beats,
+runs Manim once for the whole lecture, and writes the video, ``trace.json``,
+``render.json``, stills and a storyboard sheet. Everything is written into a
+temporary folder beside the target and moved into place only when complete, so an
+interrupted or failed render leaves the previous output untouched and no partial
+file.
+
+Manim's ``config`` is process-global: it is set here, in one place, inside
+``tempconfig`` so that it is restored afterwards and two renders in one process do
+not leak settings into each other (batches also run each render in its own process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config.loader import LoadedConfig, load_config
+from .errors import UserError
+from .options import QUALITIES, RenderOptions
+from .storyboard import build_storyboard
+from .timeline import TimedBeat, schedule
+from .trace.model import Trace, load_trace, write_atomic
+from .visual.theme import THEMES
+
+DEFAULT_RENDERS = Path("renders")
+
+
+@dataclass
+class RenderResult:
+    output_dir: Path
+    video: Path
+    files: list[Path]
+    duration: float  # seconds of video
+    final_loss: float
+    timings: dict[str, float] = field(default_factory=dict)
+    diverged: dict | None = None
+
+
+def cache_dir() -> Path:
+    """Where reusable work lives (Manim's partial movies, synthesized speech)."""
+    root = os.environ.get("BACKPROP_ANIM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "backprop-anim"
+
+
+def obtain_trace(
+    source: str | Path | LoadedConfig | Trace, overrides: tuple[str, ...] | list[str] = ()
+) -> Trace:
+    """A trace from a saved ``trace.json``, a config file (trained now), or objects."""
+    from .engine.trainer import train
+
+    if isinstance(source, Trace):
+        return source
+    if isinstance(source, LoadedConfig):
+        return train(source)
+    path = Path(source)
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    if path.suffix.lower() == ".json":
+        if overrides:
+            raise UserError("--set applies to a config; a saved trace is rendered as it is")
+        return load_trace(path)
+    return train(load_config(path, overrides))
+
+
+def config_hash(trace: Trace) -> str:
+    text = json.dumps(trace.config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_writable(target: Path) -> None:
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{parent}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{parent}: the output folder is not writable")
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target}: exists and is not a folder")
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move a finished folder into place; the old one is removed only afterwards."""
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _run_manim(
+    trace: Trace,
+    timed: list[TimedBeat],
+    options: RenderOptions,
+    media_dir: Path,
+    on_beat: Callable[[int, TimedBeat], None] | None,
+) -> tuple[Path, dict[str, int]]:
+    from manim import tempconfig
+
+    from scenes.base import LecturePlan
+    from scenes.lecture import Lecture
+
+    quality_name = QUALITIES[options.quality][0]
+    width, height = options.resolution
+    settings = {
+        "quality": quality_name,
+        "pixel_width": width,
+        "pixel_height": height,
+        "frame_rate": options.frame_rate,
+        "media_dir": str(media_dir),
+        "output_file": "lecture",
+        "format": options.format,
+        "transparent": options.transparent or options.format == "mov",
+        # Manim's partial-movie cache hashes every mobject of every play call: it cost
+        # half of the render time. Re-renders are cached whole instead (see cache_key).
+        "disable_caching": True,
+        "write_to_movie": True,
+        "save_last_frame": False,
+        "preview": options.preview,
+        "progress_bar": "none",
+        "verbosity": "INFO" if options.verbose else "ERROR",
+        "background_color": THEMES[options.theme].background,
+    }
+    logging.getLogger("manim").setLevel(logging.INFO if options.verbose else logging.ERROR)
+    plan = LecturePlan(
+        trace=trace,
+        timed=timed,
+        options=options,
+        theme=THEMES[options.theme],
+        fps=options.frame_rate,
+        on_beat=on_beat,
+    )
+    with tempconfig(settings):
+        scene = Lecture(plan)
+        scene.render(preview=options.preview)
+        movie = Path(scene.renderer.file_writer.movie_file_path)
+    return movie, plan.still_frames
+
+
+def render(
+    source: str | Path | LoadedConfig | Trace,
+    options: RenderOptions | None = None,
+    *,
+    overrides: tuple[str, ...] | list[str] = (),
+    output_dir: str | Path | None = None,
+    on_beat: Callable[[int, TimedBeat], None] | None = None,
+) -> RenderResult:
+    """Render one lecture; return where the files are. Raises UserError on bad input."""
+    from . import __version__
+    from .media import extract_frames, storyboard_sheet, video_info
+
+    options = options or RenderOptions()
+    t0 = time.perf_counter()
+    trace = obtain_trace(source, overrides)
+    t_trace = time.perf_counter()
+    name = trace.config["name"]
+    target = Path(output_dir) if output_dir is not None else DEFAULT_RENDERS / name
+    _check_writable(target)
+    beats = build_storyboard(trace, options)
+    if not beats:
+        raise UserError("--scenes: nothing to render for the chosen scenes and steps")
+    fps = options.frame_rate
+    timed = schedule(beats, {}, options.pace, fps)
+
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        media_dir = cache_dir() / "manim" / name
+        movie, still_frames = _run_manim(trace, timed, options, media_dir, on_beat)
+        t_manim = time.perf_counter()
+        video = tmp / f"{name}.{options.format}"
+        shutil.copyfile(movie, video)
+        trace.save(tmp / "trace.json")
+        files = [video, tmp / "trace.json"]
+        info = video_info(video)
+        wanted = [
+            still_frames.get(tb.beat.id, tb.start_frame + tb.frames - 1) for tb in timed
+        ]
+        frames = extract_frames(video, wanted)
+        if options.stills:
+            (tmp / "stills").mkdir()
+            for tb, image in zip(timed, frames, strict=True):
+                path = tmp / "stills" / f"{tb.beat.id}.png"
+                image.save(path)
+                files.append(path)
+        sheet = tmp / "storyboard.png"
+        storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
+        files.append(sheet)
+        t_end = time.perf_counter()
+        timings = {
+            "trace": round(t_trace - t0, 3),
+            "manim": round(t_manim - t_trace, 3),
+            "outputs": round(t_end - t_manim, 3),
+            "total": round(t_end - t0, 3),
+        }
+        import manim
+
+        meta = {
+            "backprop_anim": __version__,
+            "manim": manim.__version__,
+            "config_hash": config_hash(trace),
+            "options": options.to_json(),
+            "video": video.name,
+            "duration": info["duration"],
+            "frames": info["frames"],
+            "fps": fps,
+            "resolution": [info["width"], info["height"]],
+            "beats": [
+                {
+                    "id": tb.beat.id,
+                    "scene": tb.beat.scene,
+                    "start": tb.start(fps),
+                    "end": tb.end(fps),
+                }
+                for tb in timed
+            ],
+            "timings": timings,
+            "final_loss": trace.summary.loss[-1] if trace.summary.loss else None,
+        }
+        write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
+        files.append(tmp / "render.json")
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    moved = [target / f.relative_to(tmp) for f in files]
+    return RenderResult(
+        output_dir=target,
+        video=target / video.name,
+        files=moved,
+        duration=info["duration"],
+        final_loss=meta["final_loss"] if meta["final_loss"] is not None else float("nan"),
+        timings=timings,
+        diverged=trace.diverged,
+    )

@@ -1,0 +1,249 @@
+"""The network diagram: neurons addressable by (layer, unit), edges by (layer, unit, input).
+
+Edges are not one Manim ``Line`` each (thousands of those cost minutes per clip):
+all edges of the picture are painted by Cairo into one raster image, at the camera's
+pixel size, with each edge's colour from the sign of its weight and width from |w|.
+Only the few edges a beat talks about become real ``Line`` mobjects, on top.
+
+Layers with more units than fit are drawn elided: the first and last units, the
+units a beat focuses on, a ⋮ for each gap, and a brace with the count.
+
+Layer indices here count the input layer: column 0 is the inputs, column i + 1 is
+the network's layer i.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cairo
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Circle,
+    Group,
+    ImageMobject,
+    Line,
+    Mobject,
+    VGroup,
+)
+
+from ..numbers import fmt
+from .panels import Label
+from .theme import Theme, rgb
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the frame, in Manim units."""
+
+    left: float
+    right: float
+    bottom: float
+    top: float
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+
+def drawn_units(n: int, max_units: int, focus: list[int]) -> list[int]:
+    """Which units of an n-unit layer are drawn: all if they fit, else ends + focus."""
+    if n <= max_units:
+        return list(range(n))
+    keep = max(1, (max_units - len(focus)) // 2)
+    chosen = set(range(keep)) | set(range(n - keep, n)) | set(focus)
+    return sorted(chosen)
+
+
+class NetworkDiagram(Group):
+    """Columns of neurons, a raster of edges, unit names and layer captions."""
+
+    def __init__(
+        self,
+        unit_names: list[list[str]],
+        layer_captions: list[str],
+        weights: list[np.ndarray],
+        theme: Theme,
+        region: Region,
+        pixel_width: int,
+        frame_width: float,
+        *,
+        max_units: int = 10,
+        focus: dict[int, list[int]] | None = None,
+        digits: int = 4,
+    ) -> None:
+        super().__init__()
+        self.theme = theme
+        self.region = region
+        self.digits = digits
+        self.px_per_unit = pixel_width / frame_width
+        self.unit_names = unit_names
+        focus = focus or {}
+        self.drawn = [
+            drawn_units(len(names), max_units, focus.get(c, []))
+            for c, names in enumerate(unit_names)
+        ]
+        n_cols = len(unit_names)
+        most = max(len(d) + self._gaps(c) for c, d in enumerate(self.drawn))
+        self.spacing = min(2.0, (region.height - 0.6) / max(most, 1))
+        self.radius = float(np.clip(self.spacing * 0.3, 0.09, 0.5))
+        xs = np.linspace(region.left + 1.0, region.right - 1.0, n_cols)
+        self.positions: dict[tuple[int, int], np.ndarray] = {}
+        self.neurons: dict[tuple[int, int], Circle] = {}
+        self.value_labels: dict[tuple[int, int], Mobject] = {}
+        self.extras = VGroup()
+        cy = (region.top + region.bottom) / 2 - 0.1
+        for c in range(n_cols):
+            rows = self._rows(c)
+            top = cy + (len(rows) - 1) * self.spacing / 2
+            for r, unit in enumerate(rows):
+                y = top - r * self.spacing
+                if unit is None:
+                    dots = Label("⋮", font_size=self._font(1.6), color=theme.muted)
+                    dots.move_to([xs[c], y, 0])
+                    self.extras.add(dots)
+                    continue
+                pos = np.array([xs[c], y, 0.0])
+                self.positions[(c, unit)] = pos
+                circle = Circle(radius=self.radius, color=theme.neuron_stroke, stroke_width=2)
+                circle.set_fill(theme.background, opacity=1.0).move_to(pos)
+                self.neurons[(c, unit)] = circle
+            if len(self.drawn[c]) < len(unit_names[c]):
+                count = Label(
+                    f"{len(unit_names[c])} units", font_size=self._font(0.85), color=theme.muted
+                )
+                count.next_to(self.neurons[(c, self.drawn[c][-1])], DOWN, buff=0.12)
+                self.extras.add(count)
+        self.captions = VGroup()
+        for c, caption in enumerate(layer_captions):
+            label = Label(caption, font_size=self._font(0.95), color=theme.muted)
+            first = self.neurons[(c, self.drawn[c][0])]
+            label.next_to(first, UP, buff=0.22 + 0.15 * (len(self.drawn[c]) > 6))
+            self.captions.add(label)
+        self.name_labels = VGroup()
+        if self.radius >= 0.2:
+            for (c, unit), circle in self.neurons.items():
+                name = Label(unit_names[c][unit], font_size=self._font(0.85), color=theme.muted)
+                last = c == len(unit_names) - 1
+                side = LEFT if c == 0 else (RIGHT if last else UP)
+                name.next_to(circle, side, buff=0.08)
+                self.name_labels.add(name)
+        self.edges_image = self.edge_raster(weights)
+        self.add(self.edges_image, *self.neurons.values(), self.extras, self.captions)
+        self.add(self.name_labels)
+
+    # --- layout helpers -------------------------------------------------------------
+    def _gaps(self, c: int) -> int:
+        d = self.drawn[c]
+        return sum(1 for a, b in zip(d, d[1:], strict=False) if b != a + 1)
+
+    def _rows(self, c: int) -> list[int | None]:
+        rows: list[int | None] = []
+        prev = None
+        for u in self.drawn[c]:
+            if prev is not None and u != prev + 1:
+                rows.append(None)
+            rows.append(u)
+            prev = u
+        return rows
+
+    def _font(self, scale: float) -> float:
+        """Font sizes follow the neuron size: ``scale`` 1 is the value written in a neuron."""
+        return float(np.clip(50.0 * self.radius, 12.0, 24.0)) * scale
+
+    # --- addressing ---------------------------------------------------------------
+    def neuron(self, column: int, unit: int) -> Circle:
+        return self.neurons[(column, unit)]
+
+    def is_drawn(self, column: int, unit: int) -> bool:
+        return (column, unit) in self.neurons
+
+    def edge(self, layer: int, unit: int, source: int, color: str, width: float = 5.0) -> Line:
+        """A real Line for edge (layer, unit ← source); layer counts network layers."""
+        a = self.positions[(layer, source)]
+        b = self.positions[(layer + 1, unit)]
+        direction = (b - a) / np.linalg.norm(b - a)
+        return Line(
+            a + direction * self.radius,
+            b - direction * self.radius,
+            color=color,
+            stroke_width=width,
+        )
+
+    def edge_point(self, layer: int, unit: int, source: int, t: float) -> np.ndarray:
+        a = self.positions[(layer, source)]
+        b = self.positions[(layer + 1, unit)]
+        return a + (b - a) * t
+
+    # --- edges as one raster ------------------------------------------------------
+    def edge_raster(
+        self,
+        weights: list[np.ndarray],
+        *,
+        still: list[np.ndarray] | None = None,
+        dim: float = 1.0,
+    ) -> ImageMobject:
+        """Paint every drawn edge into one image; ``still`` masks mark non-moving weights."""
+        reg = self.region
+        ppu = self.px_per_unit
+        w_px = max(2, int(round(reg.width * ppu)))
+        h_px = max(2, int(round(reg.height * ppu)))
+        surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, w_px, h_px)
+        ctx = cairo.Context(surface)
+        ctx.set_line_cap(cairo.LINE_CAP_ROUND)
+        scale_w = max((float(np.abs(W).max()) for W in weights if W.size), default=1.0) or 1.0
+        line_px = max(1.0, ppu / 60.0)
+        for layer, W in enumerate(weights):
+            rows = self.drawn[layer + 1]
+            cols = self.drawn[layer]
+            sub = W[np.ix_(rows, cols)]
+            mask = None if still is None else still[layer][np.ix_(rows, cols)]
+            for r, unit in enumerate(rows):
+                b = self.positions[(layer + 1, unit)]
+                for k, source in enumerate(cols):
+                    a = self.positions[(layer, source)]
+                    w = float(sub[r, k])
+                    if mask is not None and mask[r, k]:
+                        color, width, dash = self.theme.frozen, 1.2, True
+                    else:
+                        color = self.theme.weight_color(w)
+                        width = 0.6 + 4.4 * min(1.0, abs(w) / scale_w)
+                        dash = False
+                    red, green, blue = (v / 255 for v in rgb(color))
+                    ctx.set_source_rgba(red, green, blue, 0.9 * dim)
+                    ctx.set_line_width(width * line_px)
+                    ctx.set_dash([6 * line_px, 5 * line_px] if dash else [])
+                    ctx.move_to((a[0] - reg.left) * ppu, (reg.top - a[1]) * ppu)
+                    ctx.line_to((b[0] - reg.left) * ppu, (reg.top - b[1]) * ppu)
+                    ctx.stroke()
+        surface.flush()
+        bgra = np.ndarray((h_px, w_px, 4), dtype=np.uint8, buffer=surface.get_data()).copy()
+        rgba = bgra[:, :, [2, 1, 0, 3]]
+        alpha = rgba[:, :, 3:4].astype(np.float32)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unpremul = np.where(alpha > 0, rgba[:, :, :3] * 255.0 / alpha, 0)
+        rgba = np.concatenate([np.clip(unpremul, 0, 255).astype(np.uint8), rgba[:, :, 3:4]], 2)
+        image = ImageMobject(rgba, scale_to_resolution=False)
+        image.stretch_to_fit_width(reg.width).stretch_to_fit_height(reg.height)
+        image.move_to([(reg.left + reg.right) / 2, (reg.top + reg.bottom) / 2, 0])
+        image.set_z_index(-1)  # edges stay behind neurons and labels
+        return image
+
+    # --- values -------------------------------------------------------------------
+    def value_label(self, column: int, unit: int, value: float, color: str | None = None) -> Label:
+        """The value written inside a neuron (fits the circle)."""
+        label = Label(
+            fmt(value, self.digits), font_size=self._font(1.0), color=color or self.theme.text
+        )
+        max_w = 1.75 * self.radius
+        if label.width > max_w:
+            label.scale_to_fit_width(max_w)
+        return label.move_to(self.positions[(column, unit)])

@@ -1,0 +1,345 @@
+"""Panels beside the network: formulas, an activation plot, tables, bars, heat strips.
+
+Each builder returns mobjects (and, where something moves, the animations); none of
+them calls ``play``. Sizes are in Manim units and font sizes; colours come from the
+theme passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Axes,
+    Dot,
+    ImageMobject,
+    Line,
+    MathTex,
+    MathTypst,
+    Mobject,
+    Rectangle,
+    Text,
+    VGroup,
+    VMobject,
+)
+
+from ..engine.activations import get_activation
+from ..numbers import fmt
+from .formula import Expr
+from .theme import Theme, rgb
+
+
+FONT = "DejaVu Sans"  # installed with fontconfig on Debian (fonts-dejavu-core in make setup)
+
+
+def formula(expr: Expr, theme: Theme, *, tex: bool = False, font_size: float = 32) -> VMobject:
+    """Typeset ``expr`` with Typst (default) or LaTeX; fraction bars drawn twice as thick."""
+    if tex:
+        latex = expr.latex
+        if "&" in latex:
+            latex = r"\begin{aligned}" + latex + r"\end{aligned}"
+        mob = MathTex(latex, font_size=font_size, color=theme.text)
+    else:
+        mob = MathTypst(expr.typst, font_size=font_size, color=theme.text)
+        _thicken_fraction_bars(mob)
+    return lighten(mob)
+
+
+def lighten(mob: Mobject) -> Mobject:
+    """Drop the parsed SVG path objects that glyphs keep after their points are built.
+
+    Every animation deep-copies its mobjects; with the svgelements paths attached, a
+    formula's copy costs tens of milliseconds, which dominated render time. The points
+    are already computed, so nothing on screen changes.
+    """
+    for part in mob.get_family():
+        if getattr(part, "path_obj", None) is not None:
+            part.path_obj = None
+    return mob
+
+
+class Label(Text):
+    """``Text`` without the parsed SVG paths kept around (see :func:`lighten`)."""
+
+    def __init__(self, text: str, **kwargs) -> None:
+        kwargs.setdefault("font", FONT)
+        super().__init__(text, **kwargs)
+        lighten(self)
+
+
+def _thicken_fraction_bars(mob: VMobject) -> None:
+    """Typst's fraction bars are hairlines at video sizes: stroke them to double thickness.
+
+    A fraction bar is a flat glyph with other glyphs both above and below it within its
+    width; a minus sign has nothing above or below, so it is left alone.
+    """
+    parts = mob.family_members_with_points()
+    for bar in parts:
+        if not (bar.height < 0.03 and bar.width > 0.1):
+            continue
+        left, right, y = bar.get_left()[0], bar.get_right()[0], bar.get_center()[1]
+        above = below = False
+        for other in parts:
+            if other is bar:
+                continue
+            cx = other.get_center()[0]
+            if left <= cx <= right:
+                above = above or other.get_bottom()[1] > y
+                below = below or other.get_top()[1] < y
+        if above and below:
+            bar.set_stroke(bar.get_fill_color(), width=max(bar.height * 200, 1.5), opacity=1)
+
+
+def lighten(mob: Mobject) -> Mobject:
+    """Drop the parsed SVG path objects that glyphs keep after their points are built.
+
+    Every animation deep-copies its mobjects; with the svgelements paths attached, a
+    formula's copy costs tens of milliseconds, which dominated render time. The points
+    are already computed, so nothing on screen changes.
+    """
+    for part in mob.get_family():
+        if getattr(part, "path_obj", None) is not None:
+            part.path_obj = None
+    return mob
+
+
+class Label(Text):
+    """``Text`` without the parsed SVG paths kept around (see :func:`lighten`)."""
+
+    def __init__(self, text: str, **kwargs) -> None:
+        kwargs.setdefault("font", FONT)
+        super().__init__(text, **kwargs)
+        lighten(self)
+
+
+def _thicken_fraction_bars(mob: VMobject) -> None:
+    """Typst's fraction bars are hairlines at video sizes: stroke them to double thickness."""
+    for part in mob.family_members_with_points():
+        if part.height < 0.02 and part.width > 0.12:
+            part.set_stroke(part.get_fill_color(), width=max(part.height * 200, 1.2), opacity=1)
+
+
+def label(text: str, theme: Theme, *, font_size: float = 24, color: str | None = None) -> Text:
+    return Label(text, font_size=font_size, color=color or theme.text)
+
+
+def fit(mob: Mobject, width: float, height: float | None = None) -> Mobject:
+    """Shrink (never grow) ``mob`` to fit a box."""
+    if mob.width > width:
+        mob.scale_to_fit_width(width)
+    if height is not None and mob.height > height:
+        mob.scale_to_fit_height(height)
+    return mob
+
+
+class ActivationPlot(VGroup):
+    """A small plot of an activation function, with a point (z, a) and its tangent."""
+
+    def __init__(
+        self,
+        activation: str,
+        theme: Theme,
+        *,
+        z_values: Sequence[float] = (),
+        width: float = 3.0,
+        height: float = 1.9,
+        slope: float = 0.01,
+    ) -> None:
+        super().__init__()
+        self.theme = theme
+        self.fn = get_activation(
+            activation, **({"slope": slope} if activation == "leaky_relu" else {})
+        )
+        span = max([4.0, *(abs(z) * 1.25 for z in z_values)])
+        span = float(np.ceil(span))
+        self.z_range = (-span, span)
+        ys = (
+            self.fn.forward(np.linspace(-span, span, 201)[None, :])
+            if activation != "softmax"
+            else None
+        )
+        if activation == "softmax":  # plotted as the logistic curve of one logit against 0
+            self.fn = get_activation("sigmoid")
+            ys = self.fn.forward(np.linspace(-span, span, 201)[None, :])
+        lo, hi = float(ys.min()), float(ys.max())
+        pad = 0.1 * (hi - lo or 1.0)
+        self.axes = Axes(
+            x_range=[-span, span, span / 2],
+            y_range=[lo - pad, hi + pad, (hi - lo + 2 * pad) / 2],
+            x_length=width,
+            y_length=height,
+            tips=False,
+            axis_config={"color": theme.muted, "stroke_width": 2, "include_ticks": False},
+        )
+        self.curve = self.axes.plot(
+            lambda z: float(self.fn.forward(np.array([[z]]))[0, 0]),
+            x_range=[-span, span, span / 100],
+            color=theme.neuron_fill,
+            stroke_width=3,
+        )
+        z_label = Label("z", font_size=20, color=theme.muted).next_to(self.axes.x_axis, RIGHT, 0.08)
+        a_label = Label("a", font_size=20, color=theme.muted).next_to(self.axes.y_axis, UP, 0.05)
+        self.add(self.axes, self.curve, z_label, a_label)
+
+    def point(self, z: float, a: float) -> Dot:
+        zc = float(np.clip(z, *self.z_range))
+        return Dot(self.axes.c2p(zc, a), radius=0.07, color=self.theme.highlight)
+
+    def tangent(self, z: float, a: float, slope: float, length: float = 1.6) -> Line:
+        """The tangent at (z, a): its slope is the activation's derivative, the chain rule's factor."""
+        zc = float(np.clip(z, *self.z_range))
+        p = self.axes.c2p(zc, a)
+        unit = self.axes.c2p(zc + 1, a + slope) - p
+        unit = unit / np.linalg.norm(unit)
+        return Line(
+            p - unit * length / 2, p + unit * length / 2, color=self.theme.gradient, stroke_width=3
+        )
+
+
+class ValueTable(VGroup):
+    """A small grid of text cells with a header row; columns right-aligned for numbers."""
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        theme: Theme,
+        *,
+        font_size: float = 22,
+        col_gap: float = 0.35,
+        row_gap: float = 0.12,
+        colors: Sequence[Sequence[str | None]] | None = None,
+    ) -> None:
+        super().__init__()
+        cells = [[Label(h, font_size=font_size, color=theme.muted) for h in header]]
+        for r, row in enumerate(rows):
+            cells.append(
+                [
+                    Label(
+                        value,
+                        font_size=font_size,
+                        color=(colors[r][c] if colors and colors[r][c] else theme.text),
+                    )
+                    for c, value in enumerate(row)
+                ]
+            )
+        widths = [max(row[c].width for row in cells) for c in range(len(header))]
+        height = max(cell.height for row in cells for cell in row)
+        self.rows: list[VGroup] = []
+        y = 0.0
+        for row in cells:
+            x = 0.0
+            group = VGroup()
+            for c, cell in enumerate(row):
+                cell.move_to([x + widths[c] - cell.width / 2, y, 0])
+                x += widths[c] + col_gap
+                group.add(cell)
+            self.rows.append(group)
+            self.add(group)
+            y -= height + row_gap
+        rule = Line(
+            self.rows[0].get_corner(DOWN + LEFT) + 0.06 * DOWN,
+            [self.rows[0].get_right()[0], self.rows[0].get_bottom()[1] - 0.06, 0],
+            color=theme.muted,
+            stroke_width=1.5,
+        )
+        self.add(rule)
+
+
+class RankingBars(VGroup):
+    """Horizontal bars of |Δw|, largest first: weights move by different amounts."""
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        values: Sequence[float],
+        signs: Sequence[float],
+        theme: Theme,
+        *,
+        width: float = 3.2,
+        row_height: float = 0.3,
+        digits: int = 4,
+        font_size: float = 20,
+    ) -> None:
+        super().__init__()
+        top = max(values) if len(values) and max(values) > 0 else 1.0
+        for r, (name, value, sign) in enumerate(zip(labels, values, signs, strict=True)):
+            y = -r * row_height
+            name_mob = Label(name, font_size=font_size, color=theme.text)
+            name_mob.move_to([-0.1 - name_mob.width / 2, y, 0])
+            if value > 0:
+                bar = Rectangle(
+                    width=max(0.02, width * value / top),
+                    height=row_height * 0.62,
+                    stroke_width=0,
+                    fill_color=theme.positive if sign >= 0 else theme.negative,
+                    fill_opacity=0.9,
+                )
+                bar.move_to([bar.width / 2, y, 0])
+                text = fmt(value, digits)
+            else:
+                bar = Line([0, y, 0], [0.5, y, 0], color=theme.frozen, stroke_width=2)
+                bar.set_stroke(opacity=0.9)
+                text = "0 (does not move)"
+            value_mob = Label(text, font_size=font_size * 0.9, color=theme.muted)
+            value_mob.next_to(bar, RIGHT, buff=0.1)
+            self.add(VGroup(name_mob, bar, value_mob))
+
+
+def heat_strip(
+    values: np.ndarray, theme: Theme, *, width: float, height: float, symmetric: bool
+) -> ImageMobject:
+    """A layer's values as one row of coloured cells (one image, whatever the count)."""
+    v = np.asarray(values, dtype=float).ravel()
+    top = float(np.abs(v).max()) or 1.0
+    if symmetric:
+        t = np.clip(v / top, -1, 1)
+        pos, neg = np.array(rgb(theme.positive)), np.array(rgb(theme.negative))
+        bg = np.array(rgb(theme.panel))
+        colors = np.where(
+            t[:, None] >= 0, bg + (pos - bg) * t[:, None], bg + (neg - bg) * (-t[:, None])
+        )
+    else:
+        lo = float(v.min())
+        span = (float(v.max()) - lo) or 1.0
+        t = (v - lo) / span
+        fill, bg = np.array(rgb(theme.neuron_fill)), np.array(rgb(theme.panel))
+        colors = bg + (fill - bg) * t[:, None]
+    img = np.zeros((1, v.size, 4), dtype=np.uint8)
+    img[0, :, :3] = np.clip(colors, 0, 255).astype(np.uint8)
+    img[0, :, 3] = 255
+    mob = ImageMobject(img, scale_to_resolution=False)
+    mob.set_resampling_algorithm(0)  # nearest: crisp cells
+    mob.stretch_to_fit_width(width).stretch_to_fit_height(height)
+    return mob
+
+
+def stack(mobs: Sequence[Mobject], *, buff: float = 0.25, align=LEFT) -> VGroup:
+    group = VGroup(*mobs)
+    group.arrange(DOWN, buff=buff, aligned_edge=align)
+    return group
+
+
+def paragraph(
+    text: str, theme: Theme, *, width: float, font_size: float = 22, color: str | None = None
+) -> VGroup:
+    """Text wrapped at word boundaries to ``width`` (Manim units), left-aligned lines."""
+    words = text.split()
+    lines: list[str] = []
+    current = ""
+    for w in words:
+        trial = f"{current} {w}".strip()
+        if current and Text(trial, font_size=font_size).width > width:
+            lines.append(current)
+            current = w
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    group = VGroup(*[Label(line, font_size=font_size, color=color or theme.text) for line in lines])
+    return group.arrange(DOWN, buff=0.08, aligned_edge=LEFT)

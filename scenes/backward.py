@@ -1,0 +1,351 @@
+"""Backward beats, in the engine's order: each unit's delta, then its layer's gradients.
+
+At the output, dL/da times the activation's derivative is delta (the chain rule:
+dL/dz = dL/da · da/dz), with the derivative shown as the slope of the tangent on the
+activation's curve. At a hidden unit, dL/da gathers the deltas of the next layer along
+the unit's outgoing edges (those edges light up). Then dL/dw = delta · a_prev is written
+on every edge; a weight whose gradient is exactly zero is drawn dashed grey: it does
+not move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import (
+    Create,
+    FadeIn,
+    FadeOut,
+    GrowFromCenter,
+    VGroup,
+    Write,
+)
+
+from backprop_anim.numbers import fmt
+from backprop_anim.storyboard import Beat
+from backprop_anim.visual import formula as F
+from backprop_anim.visual.panels import (
+    ActivationPlot,
+    Label,
+    ValueTable,
+    formula,
+    heat_strip,
+    paragraph,
+)
+
+from .base import BeatScene, unit_label
+
+MAX_TERMS = 3
+MAX_GRAD_ROWS = 8
+MAX_EDGE_LABELS = 8
+
+
+def zero_reason(trace, step, i: int, j: int, k: int) -> str:
+    """Why the gradient of weight (i, j ← k) is exactly zero, in the lecture's words."""
+    a_prev = step.x if i == 0 else step.layers[i - 1].a
+    if np.all(step.layers[i].delta[:, j] == 0.0):
+        act = trace.network.activations[i]
+        if act in ("relu",) and np.all(step.layers[i].z[:, j] <= 0):
+            return "dead ReLU: z ≤ 0, so delta = 0"
+        return "delta = 0"
+    if np.all(a_prev[:, k] == 0.0):
+        return "its input is 0"
+    return "gradient is 0"
+
+
+class BackwardBeats(BeatScene):
+    def delta_label(self, column: int, unit: int, value: float) -> Text:
+        d = self.diagram
+        assert d is not None
+        text = Label(f"δ={fmt(value, self.digits)}", font_size=20, color=self.theme.gradient)
+        text.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
+        circle = d.neuron(column, unit)
+        text.next_to(circle, [0, -1, 0], buff=0.05)
+        return text
+
+    def beat_backward_unit(self, beat: Beat) -> None:
+        step = self.step_of(beat)
+        t = self.theme
+        trace = self.plan.trace
+        info = trace.network
+        i, j = beat.layer, beat.unit
+        assert i is not None and j is not None
+        n = len(info.layer_names)
+        layer = step.layers[i]
+        act = info.activations[i]
+        me = unit_label(trace, i + 1, j)
+        dL_da = float(layer.dL_da[0, j])
+        deriv = float(layer.act_derivative[0, j])
+        delta = float(layer.delta[0, j])
+        z, a = float(layer.z[0, j]), float(layer.a[0, j])
+        intro = self.ensure_diagram(step)
+        where = "output" if i == n - 1 else "hidden"
+        header = self.set_header(f"Backward pass · {where} neuron {me} · its delta", "backward")
+        d = self.diagram
+        assert d is not None
+        grad_a = F.grad(F.var("L"), F.sub("a", me))
+        items = []
+        edges = VGroup()
+        if i == n - 1:
+            y = float(step.y[0, j])
+            if info.loss == "half_sse":
+                rhs = (
+                    F.sub("a", me)
+                    + F.lit("-")
+                    + F.sub("y", me)
+                    + F.lit("=")
+                    + F.num(a, self.digits)
+                    + F.lit("-")
+                    + F.num(y, self.digits)
+                )
+                eq1 = grad_a + F.lit("=") + rhs + F.lit("=") + F.num(dL_da, self.digits)
+            else:
+                eq1 = grad_a + F.lit("=") + F.num(dL_da, self.digits)
+            why = "how the loss changes with this output"
+        else:
+            nxt = step.layers[i + 1]
+            targets = d.drawn[i + 2]
+            edges = VGroup(*[d.edge(i + 1, k, j, t.gradient, 4) for k in targets])
+            k_all = list(range(nxt.W.shape[0]))
+            shown = k_all[:MAX_TERMS]
+            terms_sym = [
+                F.sub("w", f"{unit_label(trace, i + 2, k)},{me}")
+                + F.sym("dot")
+                + F.sub("delta", unit_label(trace, i + 2, k))
+                for k in shown
+            ]
+            terms_num = [
+                F.num(nxt.W[k, j], self.digits) + F.sym("dot") + F.num(nxt.delta[0, k], self.digits)
+                for k in shown
+            ]
+            if len(k_all) > MAX_TERMS:
+                terms_sym.append(F.sym("dots"))
+                terms_num.append(F.sym("dots"))
+            eq1 = (
+                grad_a
+                + F.Expr(" &= ", " &= ")
+                + F.join(terms_sym, "+")
+                + F.Expr(" \\ &= ", r" \\ &= ")
+                + F.join(terms_num, "+")
+                + F.lit("=")
+                + F.num(dL_da, self.digits)
+            )
+            why = "the deltas of the next layer, sent back along this neuron's edges"
+        symbol = F.activation_symbol(act)
+        deriv_name = F.Expr(f"{symbol.typst}'", f"{symbol.latex}'")
+        if act == "sigmoid":
+            form = F.sub("a", me) + F.paren(F.Expr("1", "1") + F.lit("-") + F.sub("a", me))
+        elif act == "tanh":
+            form = F.Expr("1", "1") + F.lit("-") + F.sup(F.sub("a", me), "2")
+        else:
+            form = None
+        eq2 = F.call(deriv_name, F.sub("z", me)) + F.lit("=")
+        if form is not None:
+            eq2 = eq2 + form + F.lit("=")
+        eq2 = eq2 + F.num(deriv, self.digits)
+        fused = (
+            i == n - 1 and info.loss in ("cross_entropy", "bce") and act in ("softmax", "sigmoid")
+        )
+        if fused:
+            eq3 = (
+                F.sub("delta", me)
+                + F.lit("=")
+                + F.sub("a", me)
+                + F.lit("-")
+                + F.sub("y", me)
+                + F.lit("=")
+                + F.num(delta, self.digits)
+            )
+        else:
+            eq3 = (
+                F.sub("delta", me)
+                + F.lit("=")
+                + grad_a
+                + F.sym("dot")
+                + F.call(deriv_name, F.sub("z", me))
+                + F.lit("=")
+                + F.num(dL_da, self.digits)
+                + F.sym("dot")
+                + F.num(deriv, self.digits)
+                + F.lit("=")
+                + F.num(delta, self.digits)
+            )
+        m1 = formula(eq1, t, tex=self.tex)
+        c1 = Label(why, font_size=20, color=t.muted)
+        m2 = formula(eq2, t, tex=self.tex)
+        chain = Label(
+            "chain rule: ∂L/∂z = ∂L/∂a · ∂a/∂z  (the slope of the curve at z)"
+            if not fused
+            else "the chain rule's product simplifies to a − y for this loss",
+            font_size=20,
+            color=t.gradient,
+        )
+        m3 = formula(eq3, t, tex=self.tex)
+        items = [m1, c1, m2]
+        plot = None
+        if act != "softmax":
+            slope = float(trace.config["network"]["layers"][i].get("slope", 0.01))
+            plot = ActivationPlot(act, t, z_values=[z], slope=slope, height=1.6)
+            items.append(plot)
+        items += [chain, m3]
+        panel = self.column_stack(items, buff=0.22)
+        label = self.delta_label(i + 1, j, delta)
+        self.delta_labels = getattr(self, "delta_labels", {})
+        parts = [
+            ([*intro, *header], 0.6),
+            ([Create(edges)] if len(edges) else None, 0.6),
+            ([Write(m1), FadeIn(c1)], 1.4),
+            (Write(m2), 1.0),
+        ]
+        if plot is not None:
+            tangent = plot.tangent(z, a, deriv)
+            dot = plot.point(z, a)
+            parts += [([FadeIn(plot), GrowFromCenter(dot)], 0.6), (Create(tangent), 0.6)]
+        parts += [
+            ([FadeIn(chain), Write(m3)], 1.4),
+            (FadeIn(label), 0.5),
+            (None, 2.0),
+            (
+                [FadeOut(panel), FadeOut(edges)]
+                + ([FadeOut(tangent), FadeOut(dot)] if plot else []),
+                0.5,
+            ),
+        ]
+        self.delta_labels[(i + 1, j)] = label
+        self.run(parts)
+
+    def beat_backward_layer(self, beat: Beat) -> None:
+        step = self.step_of(beat)
+        t = self.theme
+        trace = self.plan.trace
+        i = beat.layer
+        assert i is not None
+        layer = step.layers[i]
+        name = trace.network.layer_names[i]
+        n = layer.delta.shape[1]
+        intro = self.ensure_diagram(step)
+        header = self.set_header(f"Backward pass · {name} · all {n} deltas at once", "backward")
+        eq = formula(
+            F.var("delta")
+            + F.lit("=")
+            + F.paren(F.sup(F.var("W"), "T") + F.var("delta"))
+            + F.sym("odot")
+            + F.Expr("f'(z)", "f'(z)")
+            if i < len(trace.network.layer_names) - 1
+            else F.var("delta")
+            + F.lit("=")
+            + F.grad(F.var("L"), F.var("a"))
+            + F.sym("odot")
+            + F.Expr("f'(z)", "f'(z)"),
+            t,
+            tex=self.tex,
+        )
+        strip = heat_strip(layer.delta[0], t, width=6.0, height=0.45, symmetric=True)
+        zero = int(np.sum(layer.delta[0] == 0.0))
+        caption = Label(
+            f"{n} deltas of {name}: largest |δ| {fmt(np.abs(layer.delta[0]).max(), self.digits)}"
+            + (f", {zero} exactly 0" if zero else ""),
+            font_size=22,
+            color=t.muted,
+        )
+        panel = self.column_stack([eq, strip, caption])
+        self.run(
+            [
+                ([*intro, *header], 0.6),
+                (Write(eq), 1.0),
+                ([FadeIn(strip), FadeIn(caption)], 1.0),
+                (None, 2.0),
+                (FadeOut(panel), 0.5),
+            ]
+        )
+
+    def beat_gradients(self, beat: Beat) -> None:
+        step = self.step_of(beat)
+        t = self.theme
+        trace = self.plan.trace
+        i = beat.layer
+        assert i is not None
+        layer = step.layers[i]
+        name = trace.network.layer_names[i]
+        a_prev = step.x if i == 0 else step.layers[i - 1].a
+        intro = self.ensure_diagram(step)
+        header = self.set_header(
+            f"Backward pass · {name} · weight gradients ∂L/∂w = δ · a", "backward"
+        )
+        d = self.diagram
+        assert d is not None
+        still = [np.zeros_like(s.grad_W, dtype=bool) for s in step.layers]
+        still[i] = layer.grad_W == 0.0
+        rows_drawn = d.drawn[i + 1]
+        cols_drawn = d.drawn[i]
+        pairs = [(j, k) for j in rows_drawn for k in cols_drawn]
+        labels = VGroup()
+        if len(pairs) <= MAX_EDGE_LABELS:
+            for j, k in pairs:
+                g = layer.grad_W[j, k]
+                color = t.frozen if g == 0.0 else t.gradient
+                text = Label(fmt(g, self.digits), font_size=18, color=color)
+                text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
+                text.move_to(d.edge_point(i, j, k, 0.3))
+                labels.add(text)
+        new_edges = d.edge_raster([s.W for s in step.layers], still=still)
+        all_pairs = [(j, k) for j in range(layer.W.shape[0]) for k in range(layer.W.shape[1])]
+        if len(all_pairs) > MAX_GRAD_ROWS:
+            nonzero = sorted(all_pairs, key=lambda p: -abs(layer.grad_W[p]))[: MAX_GRAD_ROWS - 2]
+            zeros = [p for p in all_pairs if layer.grad_W[p] == 0.0][:2]
+            table_pairs = sorted(set(nonzero + zeros))
+        else:
+            table_pairs = all_pairs
+        batch = len(step.samples)
+        header_row = ["weight", "δ", "a (input)", "∂L/∂w"] if batch == 1 else ["weight", "∂L/∂w"]
+        rows, colors = [], []
+        for j, k in table_pairs:
+            g = layer.grad_W[j, k]
+            wname = f"{unit_label(trace, i + 1, j)} ← {unit_label(trace, i, k)}"
+            if batch == 1:
+                rows.append(
+                    [
+                        wname,
+                        fmt(layer.delta[0, j], self.digits),
+                        fmt(a_prev[0, k], self.digits),
+                        fmt(g, self.digits),
+                    ]
+                )
+                colors.append([None, None, None, t.frozen if g == 0 else t.gradient])
+            else:
+                rows.append([wname, fmt(g, self.digits)])
+                colors.append([None, t.frozen if g == 0 else t.gradient])
+        table = ValueTable(header_row, rows, t, font_size=20, colors=colors)
+        n_zero = int(np.sum(layer.grad_W == 0.0))
+        total = layer.grad_W.size
+        if n_zero:
+            reasons = sorted(
+                {
+                    zero_reason(trace, step, i, j, k)
+                    for j, k in all_pairs
+                    if layer.grad_W[j, k] == 0.0
+                }
+            )
+            text = (
+                f"{n_zero} of {total} gradients are exactly 0 ({'; '.join(reasons)}): "
+                "those weights do not move"
+            )
+        else:
+            text = f"all {total} gradients are non-zero, each of its own size"
+        note = paragraph(text, t, width=6.2, font_size=20, color=t.frozen if n_zero else t.muted)
+        if batch > 1:
+            note2 = Label(f"summed over the batch of {batch}", font_size=20, color=t.muted)
+            panel = self.column_stack([table, note, note2])
+        else:
+            panel = self.column_stack([table, note])
+        old_edges = d.edges_image
+        d.edges_image = new_edges
+        self.run(
+            [
+                ([*intro, *header], 0.6),
+                ([FadeIn(new_edges), FadeOut(old_edges)], 0.6),
+                ([FadeIn(labels), FadeIn(table)], 1.4),
+                (FadeIn(note), 0.5),
+                (None, 2.2),
+                ([FadeOut(labels), FadeOut(panel)], 0.5),
+            ]
+        )

@@ -1,0 +1,306 @@
+"""The stage every lecture scene stands on: layout, the network diagram, beat timing.
+
+A scene is given a :class:`LecturePlan` (the trace, the timed beats, the options)
+and plays each beat as a Manim section, so ``--save_sections`` yields one clip per
+beat. Beat methods build mobjects with the building blocks of
+``backprop_anim.visual`` and hand animations to :meth:`BeatScene.run`, which fits
+them into the beat's frames: no scene holds a run time of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    Animation,
+    FadeIn,
+    FadeOut,
+    Mobject,
+    Rectangle,
+    Scene,
+    VGroup,
+    config,
+)
+
+from backprop_anim.options import RenderOptions
+from backprop_anim.storyboard import Beat
+from backprop_anim.timeline import TimedBeat, split_frames
+from backprop_anim.trace.model import Step, Trace
+from backprop_anim.visual.network import NetworkDiagram, Region
+from backprop_anim.visual.panels import Label
+from backprop_anim.visual.theme import Theme
+
+# Layout of the 16:9 frame (Manim units; the frame is about 14.2 x 8).
+NETWORK_REGION = Region(left=-7.0, right=-0.1, bottom=-3.3, top=3.0)
+PANEL_LEFT, PANEL_RIGHT, PANEL_TOP, PANEL_BOTTOM = 0.55, 6.85, 3.0, -3.25
+HEADER_Y = 3.55
+CAPTION_Y = -3.68
+PHASES = ("forward", "loss", "backward", "update")
+
+
+@dataclass
+class Cue:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class LecturePlan:
+    """Everything a scene needs, computed before Manim starts."""
+
+    trace: Trace
+    timed: list[TimedBeat]
+    options: RenderOptions
+    theme: Theme
+    fps: int
+    burn_captions: list[Cue] = field(default_factory=list)
+    on_beat: Callable[[int, TimedBeat], None] | None = None  # progress reporting
+    still_frames: dict[str, int] = field(default_factory=dict)  # beat id -> frame index
+
+
+class BeatScene(Scene):
+    """A scene that plays the beats of a plan, each as a section, each in its frames."""
+
+    scene_filter: tuple[str, ...] | None = None  # None: every beat
+
+    def __init__(self, plan: LecturePlan, **kwargs) -> None:
+        self.plan = plan
+        self.theme = plan.theme
+        self.digits = plan.options.digits
+        self.tex = plan.options.tex
+        self.diagram: NetworkDiagram | None = None
+        self.diagram_step: int | None = None
+        self.header: Mobject | None = None
+        self.phase_bar: VGroup | None = None
+        self.caption: Mobject | None = None
+        self.current: TimedBeat | None = None
+        self._frames_left = 0
+        super().__init__(**kwargs)
+
+    # --- storyboard ---------------------------------------------------------------
+    def construct(self) -> None:
+        self.camera.background_color = self.theme.background
+        for index, timed in enumerate(self.plan.timed):
+            if self.scene_filter and timed.beat.scene not in self.scene_filter:
+                continue
+            if self.plan.on_beat is not None:
+                self.plan.on_beat(index, timed)
+            self.next_section(timed.beat.id)
+            self.current = timed
+            self._frames_left = timed.frames
+            handler = getattr(self, f"beat_{timed.beat.kind}")
+            handler(timed.beat)
+            self.finish_beat()
+
+    # --- timing -------------------------------------------------------------------
+    def run(
+        self,
+        parts: Sequence[tuple[Sequence[Animation] | Animation | None, float]],
+        *,
+        share: float = 1.0,
+    ) -> None:
+        """Play ``parts`` (animations, or None for a pause, with relative weights).
+
+        The parts share ``share`` of the beat's remaining frames by weight, so a beat
+        stretches with its narration and the pace without any run time in scene code.
+        """
+        budget = max(len(parts), int(round(self._frames_left * share)))
+        budget = min(budget, max(self._frames_left, len(parts)))
+        for (anims, _), n in zip(parts, split_frames(budget, [w for _, w in parts]), strict=True):
+            self._play_frames(anims, n)
+
+    def _play_frames(self, anims, n: int) -> None:
+        if n <= 0:
+            return
+        fps = self.plan.fps
+        self._update_caption()
+        if anims is None or (isinstance(anims, Sequence) and not anims):
+            self.wait((n + 0.5) / fps, frozen_frame=True)
+            # The held frame is the beat's still: everything is on screen, nothing moves.
+            assert self.current is not None
+            done = self.current.frames - self._frames_left + n
+            self.plan.still_frames[self.current.beat.id] = self.current.start_frame + done - 1
+        else:
+            group = anims if isinstance(anims, Sequence) else [anims]
+            self.play(*group, run_time=(n - 0.5) / fps)
+        self._frames_left -= n
+
+    def finish_beat(self) -> None:
+        """Spend the beat's remaining frames (a held frame), so every beat is exact."""
+        if self._frames_left > 0:
+            self._play_frames(None, self._frames_left)
+
+    def beat_time(self) -> float:
+        """Seconds from the start of the video to now, as frames counted."""
+        assert self.current is not None
+        return (self.current.start_frame + self.current.frames - self._frames_left) / self.plan.fps
+
+    def _update_caption(self) -> None:
+        if not self.plan.burn_captions:
+            return
+        now = self.beat_time() + 1e-6
+        text = next((c.text for c in self.plan.burn_captions if c.start <= now < c.end), "")
+        current = getattr(self.caption, "cue_text", None)
+        if current == text:
+            return
+        if self.caption is not None:
+            self.remove(self.caption)
+            self.caption = None
+        if text:
+            lines = VGroup(
+                *[Label(line, font_size=26, color="#FFFFFF") for line in text.split("\n")]
+            ).arrange(DOWN, buff=0.08)
+            box = Rectangle(
+                width=lines.width + 0.4,
+                height=lines.height + 0.2,
+                fill_color="#000000",
+                fill_opacity=0.72,
+                stroke_width=0,
+            ).move_to(lines)
+            cap = VGroup(box, lines).move_to([0, CAPTION_Y, 0])
+            cap.cue_text = text  # type: ignore[attr-defined]
+            self.caption = cap
+            self.add(cap)
+
+    # --- shared stage ---------------------------------------------------------------
+    def step_of(self, beat: Beat) -> Step:
+        assert beat.step is not None
+        return self.plan.trace.step(beat.step)
+
+    def set_header(self, text: str, phase: str | None) -> list[Animation]:
+        """The beat's title (top left) and where we are in forward → loss → backward → update."""
+        anims: list[Animation] = []
+        new = Label(text, font_size=30, color=self.theme.text)
+        if new.width > 7.9:
+            new.scale_to_fit_width(7.9)
+        new.move_to([-7.0 + 0.2 + new.width / 2, HEADER_Y, 0])
+        if self.header is not None:
+            anims.append(FadeOut(self.header))
+        anims.append(FadeIn(new))
+        self.header = new
+        bar = VGroup()
+        for p in PHASES:
+            active = p == phase
+            bar.add(
+                Label(
+                    p,
+                    font_size=22,
+                    color=self.theme.highlight if active else self.theme.muted,
+                    weight="BOLD" if active else "NORMAL",
+                )
+            )
+        bar.arrange(RIGHT, buff=0.3).move_to([6.9 - bar.width / 2, HEADER_Y, 0])
+        if self.phase_bar is not None:
+            anims.append(FadeOut(self.phase_bar))
+        anims.append(FadeIn(bar))
+        self.phase_bar = bar
+        return anims
+
+    def ensure_diagram(self, step: Step, *, with_inputs: bool = True) -> list[Animation]:
+        """The network of ``step`` (weights before the update), created once per step."""
+        if self.diagram is not None and self.diagram_step == step.step:
+            return []
+        anims: list[Animation] = []
+        if self.diagram is not None:
+            anims.append(FadeOut(self.diagram))
+        info = self.plan.trace.network
+        names = [info.input_names, *info.unit_names]
+        captions = ["input"] + [
+            f"{name} ({act})" for name, act in zip(info.layer_names, info.activations, strict=True)
+        ]
+        focus = self._focus(step)
+        diagram = NetworkDiagram(
+            names,
+            captions,
+            [layer.W for layer in step.layers],
+            self.theme,
+            NETWORK_REGION,
+            config.pixel_width,
+            config.frame_width,
+            max_units=self.plan.options.max_units_drawn,
+            focus=focus,
+            digits=self.digits,
+        )
+        self.diagram = diagram
+        self.diagram_step = step.step
+        anims.append(FadeIn(diagram))
+        if with_inputs:
+            anims.extend(self.fill_layer(0, step.x[0]))
+        return anims
+
+    def _focus(self, step: Step) -> dict[int, list[int]]:
+        """Units the beats of this step explain, so the diagram draws them even if elided."""
+        focus: dict[int, list[int]] = {}
+        for timed in self.plan.timed:
+            b = timed.beat
+            if b.step == step.step and b.unit is not None and b.layer is not None:
+                focus.setdefault(b.layer + 1, []).append(b.unit)
+        return focus
+
+    def fill_layer(
+        self, column: int, values: np.ndarray, lo: float | None = None, hi: float | None = None
+    ) -> list[Animation]:
+        """Write values into a column's drawn neurons and colour their fill."""
+        assert self.diagram is not None
+        values = np.asarray(values, dtype=float)
+        lo = float(min(0.0, values.min())) if lo is None else lo
+        hi = float(max(1.0, values.max())) if hi is None else hi
+        anims: list[Animation] = []
+        for unit in self.diagram.drawn[column]:
+            anims.extend(self.fill_neuron(column, unit, float(values[unit]), lo, hi))
+        return anims
+
+    def fill_neuron(
+        self, column: int, unit: int, value: float, lo: float = 0.0, hi: float = 1.0
+    ) -> list[Animation]:
+        assert self.diagram is not None
+        d = self.diagram
+        circle = d.neuron(column, unit)
+        old = d.value_labels.get((column, unit))
+        new = d.value_label(column, unit, value)
+        d.value_labels[(column, unit)] = new
+        target = circle.copy().set_fill(self.theme.neuron_color(value, lo, hi), opacity=1.0)
+        anims: list[Animation] = [circle.animate.become(target)]
+        if old is not None:
+            anims.append(FadeOut(old))
+        anims.append(FadeIn(new))
+        return anims
+
+    def clear_panel(self, *mobs: Mobject | None) -> list[Animation]:
+        return [FadeOut(m) for m in mobs if m is not None]
+
+    def panel_box(self) -> Region:
+        return Region(PANEL_LEFT, PANEL_RIGHT, PANEL_BOTTOM, PANEL_TOP)
+
+    def place_in_panel(self, mob: Mobject, *, top: float | None = None) -> Mobject:
+        """Left-align ``mob`` in the panel, shrinking it to fit the panel's width."""
+        width = PANEL_RIGHT - PANEL_LEFT
+        if mob.width > width:
+            mob.scale_to_fit_width(width)
+        y = (top if top is not None else PANEL_TOP) - mob.height / 2
+        mob.move_to([PANEL_LEFT + mob.width / 2, y, 0])
+        return mob
+
+    def column_stack(self, mobs: Sequence[Mobject], *, top: float = PANEL_TOP, buff: float = 0.3):
+        """Stack panel items top-down, left-aligned; shrink the stack if it overflows."""
+        group = VGroup(*mobs).arrange(DOWN, buff=buff, aligned_edge=LEFT)
+        width = PANEL_RIGHT - PANEL_LEFT
+        height = top - PANEL_BOTTOM
+        if group.width > width:
+            group.scale_to_fit_width(width)
+        if group.height > height:
+            group.scale_to_fit_height(height)
+        group.move_to([PANEL_LEFT + group.width / 2, top - group.height / 2, 0])
+        return group
+
+
+def unit_label(trace: Trace, column: int, unit: int) -> str:
+    """The name of a unit, counting the input layer as column 0."""
+    info = trace.network
+    return info.input_names[unit] if column == 0 else info.unit_names[column - 1][unit]

@@ -1,0 +1,100 @@
+"""Loss beat: each output against its target, each output's share, and the total."""
+
+from __future__ import annotations
+
+from manim import FadeIn, FadeOut, Write
+
+from backprop_anim.numbers import fmt
+from backprop_anim.storyboard import Beat
+from backprop_anim.visual import formula as F
+from backprop_anim.visual.panels import Label, ValueTable, formula
+
+from .base import BeatScene
+
+MAX_ROWS = 10
+
+
+class LossBeats(BeatScene):
+    def beat_loss(self, beat: Beat) -> None:
+        step = self.step_of(beat)
+        t = self.theme
+        trace = self.plan.trace
+        info = trace.network
+        out_names = info.unit_names[-1]
+        a = step.layers[-1].a
+        terms = step.loss_terms.sum(axis=0)  # each output's share of the batch loss
+        intro = self.ensure_diagram(step)
+        header = self.set_header(f"Loss · {info.loss.replace('_', ' ')}", "loss")
+        order = list(range(len(out_names)))
+        if len(order) > MAX_ROWS:
+            order = sorted(sorted(order, key=lambda k: -terms[k])[:MAX_ROWS])
+        batch = len(step.samples)
+        if batch == 1:
+            header_row = ["output", "target y", "output a", "error a − y", "share of L"]
+            rows = [
+                [
+                    out_names[k],
+                    fmt(step.y[0, k], self.digits),
+                    fmt(a[0, k], self.digits),
+                    fmt(a[0, k] - step.y[0, k], self.digits),
+                    fmt(terms[k], self.digits),
+                ]
+                for k in order
+            ]
+        else:
+            header_row = ["output", f"share of L (batch of {batch})"]
+            rows = [[out_names[k], fmt(terms[k], self.digits)] for k in order]
+        table = ValueTable(header_row, rows, t, font_size=22)
+        loss_name = {
+            "half_sse": F.Expr("1/2 sum_k (y_k - a_k)^2", r"\frac{1}{2}\sum_k (y_k - a_k)^2"),
+            "mse": F.Expr("1/K sum_k (y_k - a_k)^2", r"\frac{1}{K}\sum_k (y_k - a_k)^2"),
+            "bce": F.Expr(
+                "-1/K sum_k [y_k ln a_k + (1 - y_k) ln(1 - a_k)]",
+                r"-\frac{1}{K}\sum_k [y_k \ln a_k + (1-y_k)\ln(1-a_k)]",
+            ),
+            "cross_entropy": F.Expr("-sum_k y_k ln a_k", r"-\sum_k y_k \ln a_k"),
+        }[info.loss]
+        shares = [F.num(terms[k], self.digits) for k in order[:4]]
+        if len(order) > 4 or len(order) < len(out_names):
+            shares.append(F.sym("dots"))
+        eq = formula(
+            F.var("L")
+            + F.Expr(" &= ", " &= ")
+            + loss_name
+            + F.Expr(" \\ &= ", r" \\ &= ")
+            + F.join(shares, "+")
+            + F.lit("=")
+            + F.num(step.loss, self.digits),
+            t,
+            tex=self.tex,
+        )
+        note_text = "each output adds its own share of the loss"
+        if batch > 1:
+            note_text = f"the loss is averaged over the batch of {batch} samples"
+        note = Label(note_text, font_size=22, color=t.muted)
+        panel = self.column_stack([table, eq, note])
+        out_col = len(info.unit_names)
+        self.run(
+            [
+                ([*intro, *header], 0.6),
+                (FadeIn(table), 1.2),
+                (Write(eq), 1.4),
+                (FadeIn(note), 0.4),
+                (
+                    [
+                        self.diagram.neuron(out_col, k).animate.set_stroke(t.highlight, width=4)
+                        for k in self.diagram.drawn[out_col]
+                    ],
+                    0.5,
+                ),
+                (None, 2.0),
+                (
+                    [FadeOut(panel)]
+                    + [
+                        self.diagram.neuron(out_col, k).animate.set_stroke(t.neuron_stroke, width=2)
+                        for k in self.diagram.drawn[out_col]
+                    ],
+                    0.5,
+                ),
+            ]
+        )
