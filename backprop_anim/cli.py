@@ -15,6 +15,7 @@ import click
 from . import __version__
 from .config.loader import load_config
 from .errors import UserError
+from .options import DEFAULT_SCENES, SCENES, RenderOptions
 from .summary import describe_config, describe_trace
 
 
@@ -179,6 +180,109 @@ def batch(
     report = run_batch(the_batch, pool=pool, force=force, reporter=reporter)
     click.echo(summarize(report))
     if not report.ok:
+        sys.exit(1)
+
+
+def _int_list(text: str | None, option: str) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(
+            f"{option}: expected whole numbers separated by commas, got {text!r}"
+        ) from None
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@set_option
+@click.option(
+    "-q",
+    "--quality",
+    type=click.Choice(["l", "m", "h", "k"]),
+    default="l",
+    show_default=True,
+    help="l = 480p15, m = 720p30, h = 1080p60, k = 2160p60 (as in Manim).",
+)
+@click.option("--fps", type=int, default=None, help="Frame rate (default: the quality's).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mp4", "webm", "gif", "mov"]),
+    default="mp4",
+    show_default=True,
+)
+@click.option("--steps", default=None, help="Training steps to animate, e.g. 0,1,-1.")
+@click.option(
+    "--scenes",
+    default=",".join(DEFAULT_SCENES),
+    show_default=True,
+    help=f"Comma-separated, from: {', '.join(SCENES)}.",
+)
+@click.option("--pace", type=float, default=1.0, show_default=True, help="0.5 = twice as slow.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+@click.option("--tex", is_flag=True, help="Typeset formulas with LaTeX (needs a TeX install).")
+@click.option("--stills", is_flag=True, help="Also write one PNG per beat into stills/.")
+@click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: renders/<name>/).",
+)
+@click.option("--preview", is_flag=True, help="Open the video when done.")
+@click.option("--digits", type=click.IntRange(2, 8), default=4, show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
+def render(
+    source: Path,
+    overrides: tuple[str, ...],
+    quality: str,
+    fps: int | None,
+    fmt: str,
+    steps: str | None,
+    scenes: str,
+    pace: float,
+    theme: str,
+    tex: bool,
+    stills: bool,
+    transparent: bool,
+    output: Path | None,
+    preview: bool,
+    digits: int,
+    verbose: bool,
+) -> None:
+    """Render a lecture video from a CONFIG (trained now) or a saved trace.json."""
+    from .progress import beat_progress
+    from .render import render as render_lecture
+
+    options = RenderOptions(
+        quality=quality,
+        fps=fps,
+        format=fmt,
+        steps=_int_list(steps, "--steps"),
+        scenes=tuple(s.strip() for s in scenes.split(",") if s.strip()),
+        pace=pace,
+        theme=theme,
+        tex=tex,
+        stills=stills,
+        transparent=transparent,
+        preview=preview,
+        digits=digits,
+        verbose=verbose,
+    )
+    with beat_progress(enabled=not verbose) as on_beat:
+        result = render_lecture(
+            source, options, overrides=overrides, output_dir=output, on_beat=on_beat
+        )
+    click.echo(
+        f"video: {result.video} ({result.duration:.1f} s, rendered in "
+        f"{result.timings['total']:.1f} s)"
+    )
+    click.echo(f"all files: {result.output_dir}/")
+    if result.diverged:
+        click.echo(f"Error: {result.diverged['message']}", err=True)
         sys.exit(1)
 
 

@@ -105,7 +105,7 @@ def _run_manim(
     timed: list[TimedBeat],
     options: RenderOptions,
     media_dir: Path,
-    on_beat: Callable[[int, TimedBeat], None] | None,
+    on_beat: Callable[[int, int, TimedBeat], None] | None,
 ) -> tuple[Path, dict[str, int]]:
     from manim import tempconfig
 
@@ -155,7 +155,7 @@ def render(
     *,
     overrides: tuple[str, ...] | list[str] = (),
     output_dir: str | Path | None = None,
-    on_beat: Callable[[int, TimedBeat], None] | None = None,
+    on_beat: Callable[[int, int, TimedBeat], None] | None = None,
 ) -> RenderResult:
     """Render one lecture; return where the files are. Raises UserError on bad input."""
     from . import __version__
@@ -186,9 +186,7 @@ def render(
         trace.save(tmp / "trace.json")
         files = [video, tmp / "trace.json"]
         info = video_info(video)
-        wanted = [
-            still_frames.get(tb.beat.id, tb.start_frame + tb.frames - 1) for tb in timed
-        ]
+        wanted = [still_frames.get(tb.beat.id, tb.start_frame + tb.frames - 1) for tb in timed]
         frames = extract_frames(video, wanted)
         if options.stills:
             (tmp / "stills").mkdir()

@@ -53,7 +53,7 @@ def zero_reason(trace, step, i: int, j: int, k: int) -> str:
 
 
 class BackwardBeats(BeatScene):
-    def delta_label(self, column: int, unit: int, value: float) -> Text:
+    def delta_label(self, column: int, unit: int, value: float) -> Label:
         d = self.diagram
         assert d is not None
         text = Label(f"δ={fmt(value, self.digits)}", font_size=20, color=self.theme.gradient)
@@ -273,8 +273,12 @@ class BackwardBeats(BeatScene):
         )
         d = self.diagram
         assert d is not None
-        still = [np.zeros_like(s.grad_W, dtype=bool) for s in step.layers]
-        still[i] = layer.grad_W == 0.0
+        # Weights whose gradient is exactly zero stay dashed grey from here on.
+        self.not_moving[i] = layer.grad_W == 0.0
+        still = [
+            self.not_moving.get(n, np.zeros_like(s.W, dtype=bool))
+            for n, s in enumerate(step.layers)
+        ]
         rows_drawn = d.drawn[i + 1]
         cols_drawn = d.drawn[i]
         pairs = [(j, k) for j in rows_drawn for k in cols_drawn]
@@ -285,9 +289,18 @@ class BackwardBeats(BeatScene):
                 color = t.frozen if g == 0.0 else t.gradient
                 text = Label(fmt(g, self.digits), font_size=18, color=color)
                 text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
-                text.move_to(d.edge_point(i, j, k, 0.3))
+                text.move_to(d.edge_point(i, j, k, 0.35))
                 labels.add(text)
-        new_edges = d.edge_raster([s.W for s in step.layers], still=still)
+            if not d.labels_fit(list(labels)):
+                labels = VGroup()
+        others = {n: 0.3 for n in range(len(step.layers)) if n != i}
+        grad_view = d.edge_raster(
+            [layer.grad_W if n == i else s.W for n, s in enumerate(step.layers)],
+            still=still,
+            color_by_layer={i: t.gradient},
+            alpha_by_layer=others,
+        )
+        weight_view = d.edge_raster([s.W for s in step.layers], still=still)
         all_pairs = [(j, k) for j in range(layer.W.shape[0]) for k in range(layer.W.shape[1])]
         if len(all_pairs) > MAX_GRAD_ROWS:
             nonzero = sorted(all_pairs, key=lambda p: -abs(layer.grad_W[p]))[: MAX_GRAD_ROWS - 2]
@@ -338,14 +351,14 @@ class BackwardBeats(BeatScene):
         else:
             panel = self.column_stack([table, note])
         old_edges = d.edges_image
-        d.edges_image = new_edges
+        d.edges_image = weight_view
         self.run(
             [
                 ([*intro, *header], 0.6),
-                ([FadeIn(new_edges), FadeOut(old_edges)], 0.6),
+                ([FadeIn(grad_view), FadeOut(old_edges)], 0.6),
                 ([FadeIn(labels), FadeIn(table)], 1.4),
                 (FadeIn(note), 0.5),
                 (None, 2.2),
-                ([FadeOut(labels), FadeOut(panel)], 0.5),
+                ([FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)], 0.5),
             ]
         )

@@ -60,7 +60,7 @@ class LecturePlan:
     theme: Theme
     fps: int
     burn_captions: list[Cue] = field(default_factory=list)
-    on_beat: Callable[[int, TimedBeat], None] | None = None  # progress reporting
+    on_beat: Callable[[int, int, TimedBeat], None] | None = None  # progress reporting
     still_frames: dict[str, int] = field(default_factory=dict)  # beat id -> frame index
 
 
@@ -80,6 +80,8 @@ class BeatScene(Scene):
         self.phase_bar: VGroup | None = None
         self.caption: Mobject | None = None
         self.current: TimedBeat | None = None
+        # Per layer of the current step: weights whose gradient is exactly zero.
+        self.not_moving: dict[int, np.ndarray] = {}
         self._frames_left = 0
         super().__init__(**kwargs)
 
@@ -90,7 +92,7 @@ class BeatScene(Scene):
             if self.scene_filter and timed.beat.scene not in self.scene_filter:
                 continue
             if self.plan.on_beat is not None:
-                self.plan.on_beat(index, timed)
+                self.plan.on_beat(index, len(self.plan.timed), timed)
             self.next_section(timed.beat.id)
             self.current = timed
             self._frames_left = timed.frames
@@ -110,7 +112,7 @@ class BeatScene(Scene):
         The parts share ``share`` of the beat's remaining frames by weight, so a beat
         stretches with its narration and the pace without any run time in scene code.
         """
-        budget = max(len(parts), int(round(self._frames_left * share)))
+        budget = max(len(parts), round(self._frames_left * share))
         budget = min(budget, max(self._frames_left, len(parts)))
         for (anims, _), n in zip(parts, split_frames(budget, [w for _, w in parts]), strict=True):
             self._play_frames(anims, n)
@@ -212,7 +214,7 @@ class BeatScene(Scene):
         info = self.plan.trace.network
         names = [info.input_names, *info.unit_names]
         captions = ["input"] + [
-            f"{name} ({act})" for name, act in zip(info.layer_names, info.activations, strict=True)
+            f"{name}\n{act}" for name, act in zip(info.layer_names, info.activations, strict=True)
         ]
         focus = self._focus(step)
         diagram = NetworkDiagram(
@@ -229,6 +231,7 @@ class BeatScene(Scene):
         )
         self.diagram = diagram
         self.diagram_step = step.step
+        self.not_moving = {}
         anims.append(FadeIn(diagram))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))

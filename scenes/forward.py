@@ -122,7 +122,12 @@ class ForwardBeats(BeatScene):
         if act != "softmax":
             slope = float(trace.config["network"]["layers"][i].get("slope", 0.01))
             plot = ActivationPlot(act, t, z_values=[z], slope=slope)
-            items.append(plot)
+            point_label = Label(
+                f"(z, a) = ({fmt(z, self.digits)}, {fmt(a, self.digits)})",
+                font_size=20,
+                color=t.highlight,
+            )
+            items += [plot, point_label]
         if note is not None:
             items.append(note)
         panel = self.column_stack(items, top=PANEL_TOP)
@@ -134,7 +139,8 @@ class ForwardBeats(BeatScene):
         ]
         if plot is not None:
             dot = plot.point(z, a)
-            parts += [(FadeIn(plot), 0.5), (GrowFromCenter(dot), 0.5)]
+            panel.remove(point_label)
+            parts += [(FadeIn(plot), 0.5), ([GrowFromCenter(dot), FadeIn(point_label)], 0.5)]
         if note is not None:
             parts.append((FadeIn(note), 0.3))
         lo, hi = self.activation_range(i, step)
@@ -142,7 +148,8 @@ class ForwardBeats(BeatScene):
             (self.fill_neuron(i + 1, j, a, lo, hi), 0.7),
             (None, 2.0),
             (
-                [FadeOut(edges), FadeOut(labels), FadeOut(panel)] + ([FadeOut(dot)] if dot else []),
+                [FadeOut(edges), FadeOut(labels), FadeOut(panel)]
+                + ([FadeOut(dot), FadeOut(point_label)] if dot else []),
                 0.5,
             ),
         ]

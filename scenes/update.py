@@ -103,7 +103,10 @@ class UpdateBeats(BeatScene):
             colors.append([None] * (len(rows[-1]) - 1) + [t.highlight if moved else t.frozen])
         table = ValueTable(header_row, rows, t, font_size=20, colors=colors)
         if not layer.updated:
-            text = f"this layer is not updated: {layer.update_reason}; its gradients were computed anyway"
+            text = (
+                f"this layer is not updated: {layer.update_reason}; "
+                "its gradients were computed anyway"
+            )
         else:
             moved = int(np.sum(dw != 0.0))
             text = (
@@ -116,7 +119,10 @@ class UpdateBeats(BeatScene):
         note = paragraph(text, t, width=6.2, font_size=20, color=t.muted)
         panel = self.column_stack([eq, table, note])
         weights_after = [s.W_next if idx <= i else s.W for idx, s in enumerate(step.layers)]
-        still = [np.zeros_like(s.W, dtype=bool) for s in step.layers]
+        still = [
+            self.not_moving.get(n, np.zeros_like(s.W, dtype=bool))
+            for n, s in enumerate(step.layers)
+        ]
         still[i] = dw == 0.0
         new_edges = d.edge_raster(weights_after, still=still)
         old_edges = d.edges_image

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from backprop_anim import config_from_dict, load_config, train
 from backprop_anim.options import SCENES, RenderOptions
-from backprop_anim.storyboard import build_storyboard
+from backprop_anim.storyboard import Beat, build_storyboard
 from backprop_anim.trace.model import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,5 +124,10 @@ def other(name: str) -> Trace:
     return train(config_from_dict(OTHER_CONFIGS[name]))
 
 
-def all_beats(trace: Trace):
-    return build_storyboard(trace, RenderOptions(scenes=SCENES))
+def all_beats(trace: Trace) -> list[Beat]:
+    """Every scene's beats, plus the storyboard's overview beat after the title (the
+    narration has words for it even while no render option selects it)."""
+    beats = build_storyboard(trace, RenderOptions(scenes=SCENES))
+    if all(b.kind != "overview" for b in beats):
+        beats.insert(1, Beat("overview", "overview", "overview"))
+    return beats

@@ -42,6 +42,14 @@ def outcome(out: Path) -> dict[str, tuple]:
     }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Renders here start cold: no Manim cache from earlier runs (also for workers)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BACKPROP_ANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[str, list[Path]]]:
     """A scheduler and two single-threaded workers on 127.0.0.1, each worker with its own

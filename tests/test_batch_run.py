@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,14 @@ LR = "training.optimizer.learning_rate"
 ACT = "network.layers.0.activation"
 OK_NAMES = ["lr-0.05__act-sigmoid", "lr-0.5__act-tanh", "relu-hidden"]
 NAMES = [*OK_NAMES, "explode"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Renders here start cold: no Manim cache from earlier runs (also for workers)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BACKPROP_ANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @dataclass

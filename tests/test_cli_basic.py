@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TEXTBOOK
 
 from backprop_anim.cli import main
 from backprop_anim.config.schema import (
@@ -23,8 +24,6 @@ from backprop_anim.config.schema import (
     MAX_UNITS_PER_LAYER,
 )
 from backprop_anim.trace.model import load_trace
-
-from conftest import TEXTBOOK
 
 BOOK = TEXTBOOK.read_text()
 
@@ -63,97 +62,304 @@ def small(edit: Callable[[str], str] = lambda t: t) -> Callable[[str], str]:
 
 # (id, edit of the textbook config, text on the expected line, field, phrase expected)
 ERROR_CASES = [
-    ("unknown key", replace("batch_size: 1", "batchsize: 1"), "batchsize",
-     "training.batchsize", "did you mean 'batch_size'"),
-    ("unknown top-level key", replace("title:", "titel:"), "titel:", "titel",
-     "did you mean 'title'"),
-    ("wrong type", replace("steps: 1", "steps: many"), "steps: many", "training.steps",
-     "expected a valid integer (got 'many')"),
-    ("wrong type of section", replace("training:", "training: 3\ntraining_:"), "training: 3",
-     "training", "expected a mapping"),
-    ("weights: rows", replace("[[0.15, 0.20], [0.25, 0.30]]", "[[0.15, 0.20]]"),
-     "[[0.15, 0.20]]", "network.layers.0.weights", "expected 2 rows (one per unit), got 1"),
-    ("weights: row length", replace("[[0.40, 0.45], [0.50, 0.55]]", "[[0.40], [0.50, 0.55]]"),
-     "[[0.40], [0.50, 0.55]]", "network.layers.1.weights.0",
-     "expected 2 values (one per input of this layer), got 1"),
-    ("weights: not numbers", replace("[[0.15, 0.20]", "[[0.15, abc]"), "[[0.15, abc]",
-     "network.layers.0.weights.0.1", "expected a valid number (got 'abc')"),
-    ("biases: count", replace("biases: [0.35, 0.35]", "biases: [0.35]"), "biases: [0.35]",
-     "network.layers.0.biases", "expected 2 biases, got 1"),
-    ("unknown activation", replace("activation: sigmoid", "activation: sigmod"),
-     "activation: sigmod", "network.layers.0.activation", "did you mean 'sigmoid'"),
-    ("unknown loss", replace("loss: half_sse", "loss: hinge"), "loss: hinge", "training.loss",
-     "unknown loss 'hinge'; expected one of: half_sse, mse, bce, cross_entropy"),
-    ("unknown optimizer", replace("name: sgd", "name: rmsprop"), "name: rmsprop",
-     "training.optimizer.name", "unknown optimizer 'rmsprop'; expected one of: sgd"),
-    ("cross_entropy without softmax", replace("loss: half_sse", "loss: cross_entropy"),
-     "loss: cross_entropy", "training.loss", "cross_entropy needs a softmax output layer"),
-    ("softmax without cross_entropy",
-     replace("activation: sigmoid\n      weights: [[0.40",
-             "activation: softmax\n      weights: [[0.40"),
-     "loss: half_sse", "training.loss", "trained with loss: cross_entropy"),
-    ("softmax on a hidden layer", replace("activation: sigmoid", "activation: softmax"),
-     "activation: softmax", "network.layers.0.activation", "only allowed on the output layer"),
-    ("target size", replace("y: [0.01, 0.99]", "y: [0.01]"), "y: [0.01]", "data.samples.0.y",
-     "expected 2 targets (one per output unit), got 1"),
-    ("input size", replace("x: [0.05, 0.10]", "x: [0.05]"), "x: [0.05]", "data.samples.0.x",
-     "expected 2 inputs, got 1"),
-    ("class index out of range", replace("y: [0.01, 0.99]", "y: 7"), "y: 7",
-     "data.samples.0.y", "class index 7 is out of range for 2 outputs"),
-    ("empty data", replace("  samples:\n    - {x: [0.05, 0.10], y: [0.01, 0.99]}",
-                           "  samples: []"),
-     "samples: []", "data.samples", "no samples given"),
-    ("no data source", replace("  samples:\n    - {x: [0.05, 0.10], y: [0.01, 0.99]}",
-                               "  scale_inputs: none"),
-     "data:", "data", "expected exactly one data source"),
-    ("two data sources", replace("data:\n", "data:\n  generator: {name: xor}\n"),
-     "data:", "data", "got samples, generator"),
-    ("missing section", lambda t: t[: t.index("network:")] + t[t.index("data:"):],
-     "name:", "network", "this field is required"),
-    ("learning rate zero", replace("learning_rate: 0.5", "learning_rate: 0"),
-     "learning_rate: 0", "training.optimizer.learning_rate", "expected a number > 0"),
-    ("learning rate negative", replace("learning_rate: 0.5", "learning_rate: -0.5"),
-     "learning_rate: -0.5", "training.optimizer.learning_rate", "expected a number > 0"),
-    ("learning rate not a number", replace("learning_rate: 0.5", "learning_rate: fast"),
-     "learning_rate: fast", "training.optimizer.learning_rate", "expected a valid number"),
-    ("learning rate infinite", replace("learning_rate: 0.5", "learning_rate: .inf"),
-     "learning_rate: .inf", "training.optimizer.learning_rate", "finite"),
-    ("unsafe name", replace("name: textbook-2-2-2", "name: ../etc"), "name: ../etc", "name",
-     "not a safe folder name"),
-    ("name with spaces", replace("name: textbook-2-2-2", "name: My Lecture"),
-     "name: My Lecture", "name", "not a safe folder name"),
-    ("batch larger than data", replace("batch_size: 1", "batch_size: 5"), "batch_size: 5",
-     "training.batch_size", "larger than the 1 samples"),
-    ("detail step outside training", append("trace: {detail_steps: [0, 3]}"),
-     "detail_steps", "trace.detail_steps.1", "outside the 1 training steps"),
-    ("too many units", replace("units: [h1, h2]", f"units: {MAX_UNITS_PER_LAYER + 1}"),
-     f"units: {MAX_UNITS_PER_LAYER + 1}", "network.layers.0.units",
-     f"<= {MAX_UNITS_PER_LAYER}"),
-    ("too many weights", small(
-        lambda t: t.replace("inputs: 2", "inputs: 1000").replace("{units: 3}", "{units: 300}")),
-     "network:", "network", f"at most {MAX_EDGES} can be animated"),
-    ("too many layers", small(lambda t: t.replace(
-        "    - {units: 1}", "\n".join(["    - {units: 2}"] * MAX_LAYERS + ["    - {units: 1}"]))),
-     "layers:", "network.layers", f"expected at most {MAX_LAYERS} items"),
-    ("too many steps", replace("steps: 1", f"steps: {MAX_STEPS + 1}"), "steps:",
-     "training.steps", f"<= {MAX_STEPS}"),
-    ("too many detail steps", append(f"trace: {{detail_steps: {list(range(MAX_DETAIL_STEPS + 1))}}}"),
-     "detail_steps", "trace.detail_steps", f"at most {MAX_DETAIL_STEPS} items"),
-    ("too many generated samples", small(lambda t: t.replace("{name: xor}", f"{{name: xor, n: {MAX_SAMPLES + 1}}}")),
-     "name: xor", "data.generator.n", f"<= {MAX_SAMPLES}"),
-    ("classes do not fit the output", small(lambda t: t.replace("{units: 1}", "{units: 4}")),
-     "{units: 4}", "network.layers.1.units", "the xor data has 2 classes"),
-    ("unknown generator", small(lambda t: t.replace("name: xor", "name: xro")), "name: xro",
-     "data.generator.name", "did you mean 'xor'"),
-    ("yaml: unclosed bracket", replace("steps: 1", "steps: [1"), "steps: [1", None,
-     "YAML syntax error"),
-    ("yaml: bad indentation", replace("  loss: half_sse", "  loss: half_sse\n loss2: x"),
-     "loss2", None, "YAML syntax error"),
+    (
+        "unknown key",
+        replace("batch_size: 1", "batchsize: 1"),
+        "batchsize",
+        "training.batchsize",
+        "did you mean 'batch_size'",
+    ),
+    (
+        "unknown top-level key",
+        replace("title:", "titel:"),
+        "titel:",
+        "titel",
+        "did you mean 'title'",
+    ),
+    (
+        "wrong type",
+        replace("steps: 1", "steps: many"),
+        "steps: many",
+        "training.steps",
+        "expected a valid integer (got 'many')",
+    ),
+    (
+        "wrong type of section",
+        replace("training:", "training: 3\ntraining_:"),
+        "training: 3",
+        "training",
+        "expected a mapping",
+    ),
+    (
+        "weights: rows",
+        replace("[[0.15, 0.20], [0.25, 0.30]]", "[[0.15, 0.20]]"),
+        "[[0.15, 0.20]]",
+        "network.layers.0.weights",
+        "expected 2 rows (one per unit), got 1",
+    ),
+    (
+        "weights: row length",
+        replace("[[0.40, 0.45], [0.50, 0.55]]", "[[0.40], [0.50, 0.55]]"),
+        "[[0.40], [0.50, 0.55]]",
+        "network.layers.1.weights.0",
+        "expected 2 values (one per input of this layer), got 1",
+    ),
+    (
+        "weights: not numbers",
+        replace("[[0.15, 0.20]", "[[0.15, abc]"),
+        "[[0.15, abc]",
+        "network.layers.0.weights.0.1",
+        "expected a valid number (got 'abc')",
+    ),
+    (
+        "biases: count",
+        replace("biases: [0.35, 0.35]", "biases: [0.35]"),
+        "biases: [0.35]",
+        "network.layers.0.biases",
+        "expected 2 biases, got 1",
+    ),
+    (
+        "unknown activation",
+        replace("activation: sigmoid", "activation: sigmod"),
+        "activation: sigmod",
+        "network.layers.0.activation",
+        "did you mean 'sigmoid'",
+    ),
+    (
+        "unknown loss",
+        replace("loss: half_sse", "loss: hinge"),
+        "loss: hinge",
+        "training.loss",
+        "unknown loss 'hinge'; expected one of: half_sse, mse, bce, cross_entropy",
+    ),
+    (
+        "unknown optimizer",
+        replace("name: sgd", "name: rmsprop"),
+        "name: rmsprop",
+        "training.optimizer.name",
+        "unknown optimizer 'rmsprop'; expected one of: sgd",
+    ),
+    (
+        "cross_entropy without softmax",
+        replace("loss: half_sse", "loss: cross_entropy"),
+        "loss: cross_entropy",
+        "training.loss",
+        "cross_entropy needs a softmax output layer",
+    ),
+    (
+        "softmax without cross_entropy",
+        replace(
+            "activation: sigmoid\n      weights: [[0.40",
+            "activation: softmax\n      weights: [[0.40",
+        ),
+        "loss: half_sse",
+        "training.loss",
+        "trained with loss: cross_entropy",
+    ),
+    (
+        "softmax on a hidden layer",
+        replace("activation: sigmoid", "activation: softmax"),
+        "activation: softmax",
+        "network.layers.0.activation",
+        "only allowed on the output layer",
+    ),
+    (
+        "target size",
+        replace("y: [0.01, 0.99]", "y: [0.01]"),
+        "y: [0.01]",
+        "data.samples.0.y",
+        "expected 2 targets (one per output unit), got 1",
+    ),
+    (
+        "input size",
+        replace("x: [0.05, 0.10]", "x: [0.05]"),
+        "x: [0.05]",
+        "data.samples.0.x",
+        "expected 2 inputs, got 1",
+    ),
+    (
+        "class index out of range",
+        replace("y: [0.01, 0.99]", "y: 7"),
+        "y: 7",
+        "data.samples.0.y",
+        "class index 7 is out of range for 2 outputs",
+    ),
+    (
+        "empty data",
+        replace("  samples:\n    - {x: [0.05, 0.10], y: [0.01, 0.99]}", "  samples: []"),
+        "samples: []",
+        "data.samples",
+        "no samples given",
+    ),
+    (
+        "no data source",
+        replace("  samples:\n    - {x: [0.05, 0.10], y: [0.01, 0.99]}", "  scale_inputs: none"),
+        "data:",
+        "data",
+        "expected exactly one data source",
+    ),
+    (
+        "two data sources",
+        replace("data:\n", "data:\n  generator: {name: xor}\n"),
+        "data:",
+        "data",
+        "got samples, generator",
+    ),
+    (
+        "missing section",
+        lambda t: t[: t.index("network:")] + t[t.index("data:") :],
+        "name:",
+        "network",
+        "this field is required",
+    ),
+    (
+        "learning rate zero",
+        replace("learning_rate: 0.5", "learning_rate: 0"),
+        "learning_rate: 0",
+        "training.optimizer.learning_rate",
+        "expected a number > 0",
+    ),
+    (
+        "learning rate negative",
+        replace("learning_rate: 0.5", "learning_rate: -0.5"),
+        "learning_rate: -0.5",
+        "training.optimizer.learning_rate",
+        "expected a number > 0",
+    ),
+    (
+        "learning rate not a number",
+        replace("learning_rate: 0.5", "learning_rate: fast"),
+        "learning_rate: fast",
+        "training.optimizer.learning_rate",
+        "expected a valid number",
+    ),
+    (
+        "learning rate infinite",
+        replace("learning_rate: 0.5", "learning_rate: .inf"),
+        "learning_rate: .inf",
+        "training.optimizer.learning_rate",
+        "finite",
+    ),
+    (
+        "unsafe name",
+        replace("name: textbook-2-2-2", "name: ../etc"),
+        "name: ../etc",
+        "name",
+        "not a safe folder name",
+    ),
+    (
+        "name with spaces",
+        replace("name: textbook-2-2-2", "name: My Lecture"),
+        "name: My Lecture",
+        "name",
+        "not a safe folder name",
+    ),
+    (
+        "batch larger than data",
+        replace("batch_size: 1", "batch_size: 5"),
+        "batch_size: 5",
+        "training.batch_size",
+        "larger than the 1 samples",
+    ),
+    (
+        "detail step outside training",
+        append("trace: {detail_steps: [0, 3]}"),
+        "detail_steps",
+        "trace.detail_steps.1",
+        "outside the 1 training steps",
+    ),
+    (
+        "too many units",
+        replace("units: [h1, h2]", f"units: {MAX_UNITS_PER_LAYER + 1}"),
+        f"units: {MAX_UNITS_PER_LAYER + 1}",
+        "network.layers.0.units",
+        f"<= {MAX_UNITS_PER_LAYER}",
+    ),
+    (
+        "too many weights",
+        small(
+            lambda t: t.replace("inputs: 2", "inputs: 1000").replace("{units: 3}", "{units: 300}")
+        ),
+        "network:",
+        "network",
+        f"at most {MAX_EDGES} can be animated",
+    ),
+    (
+        "too many layers",
+        small(
+            lambda t: t.replace(
+                "    - {units: 1}",
+                "\n".join(["    - {units: 2}"] * MAX_LAYERS + ["    - {units: 1}"]),
+            )
+        ),
+        "layers:",
+        "network.layers",
+        f"expected at most {MAX_LAYERS} items",
+    ),
+    (
+        "too many steps",
+        replace("steps: 1", f"steps: {MAX_STEPS + 1}"),
+        "steps:",
+        "training.steps",
+        f"<= {MAX_STEPS}",
+    ),
+    (
+        "too many detail steps",
+        append(f"trace: {{detail_steps: {list(range(MAX_DETAIL_STEPS + 1))}}}"),
+        "detail_steps",
+        "trace.detail_steps",
+        f"at most {MAX_DETAIL_STEPS} items",
+    ),
+    (
+        "too many generated samples",
+        small(lambda t: t.replace("{name: xor}", f"{{name: xor, n: {MAX_SAMPLES + 1}}}")),
+        "name: xor",
+        "data.generator.n",
+        f"<= {MAX_SAMPLES}",
+    ),
+    (
+        "classes do not fit the output",
+        small(lambda t: t.replace("{units: 1}", "{units: 4}")),
+        "{units: 4}",
+        "network.layers.1.units",
+        "the xor data has 2 classes",
+    ),
+    (
+        "unknown generator",
+        small(lambda t: t.replace("name: xor", "name: xro")),
+        "name: xro",
+        "data.generator.name",
+        "did you mean 'xor'",
+    ),
+    (
+        "yaml: unclosed bracket",
+        replace("steps: 1", "steps: [1"),
+        "steps: [1",
+        None,
+        "YAML syntax error",
+    ),
+    (
+        "yaml: bad indentation",
+        replace("  loss: half_sse", "  loss: half_sse\n loss2: x"),
+        "loss2",
+        None,
+        "YAML syntax error",
+    ),
     ("yaml: tab", replace("  steps: 1", "\tsteps: 1"), "\tsteps", None, "YAML syntax error"),
-    ("yaml: python object", append("narration: !!python/object/apply:os.system ['true']"),
-     "!!python", "narration", "the YAML tag '!!python/object/apply:os.system' is not allowed"),
-    ("yaml: duplicate key", append("name: again"), "name: again", "name",
-     "key 'name' is given twice (first on line 1)"),
+    (
+        "yaml: python object",
+        append("narration: !!python/object/apply:os.system ['true']"),
+        "!!python",
+        "narration",
+        "the YAML tag '!!python/object/apply:os.system' is not allowed",
+    ),
+    (
+        "yaml: duplicate key",
+        append("name: again"),
+        "name: again",
+        "name",
+        "key 'name' is given twice (first on line 1)",
+    ),
 ]
 
 
@@ -191,9 +397,21 @@ def test_config_mistakes_give_one_located_message(tmp_path, command, edit, marke
 def test_error_cases_cover_the_issue_list():
     """The issue's list of mistakes, each with at least one case above."""
     ids = " | ".join(case[0] for case in ERROR_CASES)
-    for kind in ("unknown key", "wrong type", "weights", "unknown activation", "unknown loss",
-                 "unknown optimizer", "cross_entropy without softmax", "target size",
-                 "empty data", "learning rate", "unsafe name", "yaml", "too many"):
+    for kind in (
+        "unknown key",
+        "wrong type",
+        "weights",
+        "unknown activation",
+        "unknown loss",
+        "unknown optimizer",
+        "cross_entropy without softmax",
+        "target size",
+        "empty data",
+        "learning rate",
+        "unsafe name",
+        "yaml",
+        "too many",
+    ):
         assert kind in ids, kind
 
 
@@ -222,10 +440,16 @@ def test_several_mistakes_are_listed_together(tmp_path):
 def test_set_overrides_reach_the_trace(tmp_path):
     out = tmp_path / "t.json"
     result = run(
-        "trace", str(TEXTBOOK), "-o", str(out),
-        "--set", "training.optimizer.learning_rate=0.1",
-        "--set", "network.layers.0.activation=tanh",
-        "--set", "training.steps=2",
+        "trace",
+        str(TEXTBOOK),
+        "-o",
+        str(out),
+        "--set",
+        "training.optimizer.learning_rate=0.1",
+        "--set",
+        "network.layers.0.activation=tanh",
+        "--set",
+        "training.steps=2",
     )
     assert result.exit_code == 0, result.output
     trace = load_trace(out)
@@ -237,14 +461,19 @@ def test_set_overrides_reach_the_trace(tmp_path):
 BAD_SETS = [
     (["training.steps"], "--set 'training.steps': expected PATH=VALUE", None),
     (["=3"], "the path before '=' is empty", None),
-    (["network.layers.5.activation=tanh"], "network.layers.5 is not an index of a list of 2",
-     None),
+    (["network.layers.5.activation=tanh"], "network.layers.5 is not an index of a list of 2", None),
     (["training.stepz=3"], "unknown key 'stepz' (did you mean 'steps'?)", "training.stepz"),
     (["training.steps=lots"], "expected a valid integer (got 'lots')", "training.steps"),
-    (["training.optimizer.learning_rate=-1"], "expected a number > 0 (got -1)",
-     "training.optimizer.learning_rate"),
-    (["network.layers.0.activation=swish"], "unknown activation 'swish'",
-     "network.layers.0.activation"),
+    (
+        ["training.optimizer.learning_rate=-1"],
+        "expected a number > 0 (got -1)",
+        "training.optimizer.learning_rate",
+    ),
+    (
+        ["network.layers.0.activation=swish"],
+        "unknown activation 'swish'",
+        "network.layers.0.activation",
+    ),
     (["name=a/b"], "not a safe folder name", "name"),
     (["training.loss.x=1"], "training.loss is a value, not a section", None),
 ]
@@ -355,7 +584,9 @@ def test_divergence_exits_1_names_the_step_and_still_writes_the_trace(tmp_path):
     assert trace.diverged["step"] == int(match.group(1))
     assert len(trace.summary.loss) == trace.diverged["step"]
     # The same config with a small learning rate trains cleanly.
-    result = run("trace", str(cfg), "-o", str(out), "--set", "training.optimizer.learning_rate=0.001")
+    result = run(
+        "trace", str(cfg), "-o", str(out), "--set", "training.optimizer.learning_rate=0.001"
+    )
     assert result.exit_code == 0 and load_trace(out).diverged is None
 
 

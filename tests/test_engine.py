@@ -114,13 +114,9 @@ def test_textbook_example_every_number(textbook_path):
     assert step.loss == pytest.approx(h["E"], abs=tol)
     assert step.loss == pytest.approx(0.298371109, abs=1e-9)
     np.testing.assert_allclose(step.loss_terms, [[h["E_o1"], h["E_o2"]]], rtol=0, atol=tol)
-    np.testing.assert_allclose(
-        output.dL_da, [[h["dE_dout_o1"], h["dE_dout_o2"]]], rtol=0, atol=tol
-    )
+    np.testing.assert_allclose(output.dL_da, [[h["dE_dout_o1"], h["dE_dout_o2"]]], rtol=0, atol=tol)
     np.testing.assert_allclose(output.delta, [[h["delta_o1"], h["delta_o2"]]], rtol=0, atol=tol)
-    np.testing.assert_allclose(
-        hidden.dL_da, [[h["dE_dout_h1"], h["dE_dout_h2"]]], rtol=0, atol=tol
-    )
+    np.testing.assert_allclose(hidden.dL_da, [[h["dE_dout_h1"], h["dE_dout_h2"]]], rtol=0, atol=tol)
     np.testing.assert_allclose(hidden.delta, [[h["delta_h1"], h["delta_h2"]]], rtol=0, atol=tol)
     np.testing.assert_allclose(
         output.W_next, [[h["w5+"], h["w6+"]], [h["w7+"], h["w8+"]]], rtol=0, atol=tol
@@ -227,9 +223,7 @@ def one_unit_config(optimizer: dict, steps: int) -> dict:
         "name": "one-unit",
         "network": {
             "inputs": 1,
-            "layers": [
-                {"units": 1, "activation": "linear", "weights": [[0.5]], "biases": [0.1]}
-            ],
+            "layers": [{"units": 1, "activation": "linear", "weights": [[0.5]], "biases": [0.1]}],
         },
         "data": {"samples": [{"x": [2.0], "y": [1.0]}]},
         "training": {"loss": "half_sse", "optimizer": optimizer, "steps": steps},
@@ -260,7 +254,7 @@ def test_adam_in_training_counts_steps_per_parameter():
         assert layer.W_next[0, 0] == pytest.approx(new["w"], abs=1e-14)
         assert layer.b_next[0] == pytest.approx(new["b"], abs=1e-14)
         w, b = new["w"], new["b"]
-    update = [e for e in trace.steps[0].events if e["op"] == "update_W"][0]
+    update = next(e for e in trace.steps[0].events if e["op"] == "update_W")
     assert set(update["uses"]) == {"W", "grad_W", "m", "v", "m_hat", "v_hat"}
 
 
@@ -319,7 +313,9 @@ def test_random_layer_moves_one_layer_per_step_and_still_computes_all(base_confi
     assert len(trace.steps) == 10  # few steps: all traced in detail
     chosen = []
     for step, updated in zip(trace.steps, trace.summary.updated_layers, strict=True):
-        moved = [i for i, layer in enumerate(step.layers) if not np.array_equal(layer.W_next, layer.W)]
+        moved = [
+            i for i, layer in enumerate(step.layers) if not np.array_equal(layer.W_next, layer.W)
+        ]
         assert moved == updated and len(moved) == 1
         assert all(np.abs(layer.grad_W).max() > 0 for layer in step.layers)
         chosen.append(moved[0])
@@ -461,8 +457,13 @@ def test_init_is_seeded_and_layers_draw_independently(base_config):
 
 @pytest.mark.parametrize(
     ("name", "dims", "is_cls"),
-    [("xor", 2, True), ("circles", 2, True), ("moons", 2, True), ("spirals", 2, True),
-     ("sine", 1, False)],
+    [
+        ("xor", 2, True),
+        ("circles", 2, True),
+        ("moons", 2, True),
+        ("spirals", 2, True),
+        ("sine", 1, False),
+    ],
 )
 def test_generators_shapes_and_seeds(name, dims, is_cls):
     X, y, cls = generate(GeneratorData(name=name, n=120, noise=0.1, seed=4))
@@ -493,7 +494,7 @@ def test_digits_generator():
     pytest.importorskip("sklearn")
     X, y, cls = generate(GeneratorData(name="digits", n=300, seed=1))
     assert cls and X.shape == (300, 64) and y.shape == (300,)
-    assert 0.0 <= X.min() and X.max() <= 1.0
+    assert X.min() >= 0.0 and X.max() <= 1.0
     assert set(y.tolist()) == set(range(10))
 
 
@@ -593,3 +594,59 @@ def test_divergence_stops_training_and_says_where():
     assert all(math.isfinite(x) for x in trace.summary.loss)
     assert all(math.isfinite(x) for row in trace.summary.grad_norms for x in row)
     assert trace.dumps()  # the trace still serialises (strict JSON, no NaN)
+
+
+def test_divergence_seen_on_other_samples_at_a_snapshot():
+    """The batch stays finite, but the updated network overflows on another sample."""
+    cfg = {
+        "name": "far-sample",
+        "network": {
+            "inputs": 1,
+            "layers": [
+                {"units": 1, "activation": "linear", "weights": [[1e-200]], "biases": [0.0]}
+            ],
+        },
+        "data": {"samples": [{"x": [1.0], "y": [1e10]}, {"x": [1e200], "y": [1.0]}]},
+        "training": {"optimizer": {"learning_rate": 1.0}, "steps": 3, "shuffle": False},
+        "trace": {"snapshot_every": 1},
+    }
+    trace = train(config_from_dict(cfg))
+    assert trace.diverged["step"] == 1 and trace.diverged["phase"] == "forward"
+    assert (
+        trace.diverged["layer"] is None and "the loss on the data set" in trace.diverged["message"]
+    )
+    assert len(trace.summary.loss) == 1 and [s.step for s in trace.summary.snapshots] == [0]
+    assert trace.dumps()
+
+
+def test_initial_overflow_is_a_user_error():
+    cfg = diverging_config()
+    cfg["data"]["samples"][0]["x"] = [1e200]
+    cfg["network"]["layers"][0].update(weights=[[1e200], [1e200]], biases=[0.0, 0.0])
+    with pytest.raises(ConfigError, match="initial network's loss on the data is NaN or infinite"):
+        train(config_from_dict(cfg))
+
+
+def test_divergence_in_the_backward_pass_names_the_layer():
+    """Forward and loss finite (a = 1e8), but dL/dw = a * x = 1e8 * 1e308 overflows."""
+    cfg = {
+        "name": "huge-input",
+        "network": {
+            "inputs": 1,
+            "layers": [
+                {"units": 1, "activation": "linear", "weights": [[1e-300]], "biases": [0.0]}
+            ],
+        },
+        "data": {"samples": [{"x": [1e308], "y": [0.0]}]},
+        "training": {"steps": 2},
+    }
+    trace = train(config_from_dict(cfg))
+    assert (trace.diverged["step"], trace.diverged["phase"], trace.diverged["layer"]) == (
+        0,
+        "backward",
+        0,
+    )
+    assert "a gradient became NaN or infinite in the backward pass of layer 'output'" in (
+        trace.diverged["message"]
+    )
+    assert trace.steps == [] and trace.summary.loss == []

@@ -50,10 +50,10 @@ def render_on_worker(task: dict[str, Any]) -> dict[str, Any]:
     worker = get_worker()
     name = task["variant"]
 
-    def on_phase(phase: str) -> None:
-        worker.log_event(TOPIC, {"variant": name, "phase": phase})
+    def on_phase(phase: str, done: int, total: int) -> None:
+        worker.log_event(TOPIC, {"variant": name, "phase": [phase, done, total]})
 
-    on_phase("starting")
+    on_phase("starting", 0, 0)
     staging = Path(tempfile.mkdtemp(prefix="backprop-anim-batch-"))
     try:
         result = run_isolated(task, staging, on_phase=on_phase)
@@ -144,7 +144,7 @@ class DaskPool:
 
         def on_event(event: tuple[float, dict[str, Any]]) -> None:
             _, msg = event
-            events.put(("phase", msg["variant"], msg["phase"]))
+            events.put(("phase", msg["variant"], tuple(msg["phase"])))
 
         self._client.subscribe_topic(TOPIC, on_event)
         by_key: dict[str, str] = {}

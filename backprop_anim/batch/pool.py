@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from .task import failed, run_isolated
 
-# Events on the runner's queue: ("phase", variant, phase) and ("done", variant, result).
+# Events on the runner's queue: ("phase", variant, (phase, done, total)) and
+# ("done", variant, result).
 Event = tuple[str, str, Any]
 
 
@@ -61,12 +62,14 @@ class LocalPool:
         name = task["variant"]
         if self._stopping.is_set():
             return
-        events.put(("phase", name, "starting"))
+        events.put(("phase", name, ("starting", 0, 0)))
         try:
             result = run_isolated(
                 task,
                 staging,
-                on_phase=lambda phase: events.put(("phase", name, phase)),
+                on_phase=lambda phase, done, total: events.put(
+                    ("phase", name, (phase, done, total))
+                ),
                 on_start=self._track,
             )
         except Exception as exc:  # could not even start the child (e.g. out of memory)

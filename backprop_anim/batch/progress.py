@@ -27,7 +27,9 @@ from .manifest import VariantRecord
 
 class Reporter(Protocol):
     def begin(self, title: str, todo: list[str], reused: list[str]) -> None: ...
-    def phase(self, name: str, phase: str) -> None: ...
+    def phase(self, name: str, phase: str, done: int, total: int) -> None:
+        """``name`` is now doing ``phase``; ``done``/``total`` count its beats (0/0: none)."""
+
     def finished(self, record: VariantRecord) -> None: ...
     def end(self) -> None: ...
 
@@ -51,7 +53,7 @@ class SilentReporter:
     def begin(self, title: str, todo: list[str], reused: list[str]) -> None:
         return None
 
-    def phase(self, name: str, phase: str) -> None:
+    def phase(self, name: str, phase: str, done: int, total: int) -> None:
         return None
 
     def finished(self, record: VariantRecord) -> None:
@@ -79,7 +81,7 @@ class LineReporter:
         for name in reused:
             self._line(f"{'up to date':<11} {name}")
 
-    def phase(self, name: str, phase: str) -> None:
+    def phase(self, name: str, phase: str, done: int, total: int) -> None:
         self._line(f"{'running':<11} {name}: {phase}")
 
     def finished(self, record: VariantRecord) -> None:
@@ -120,13 +122,12 @@ class RichReporter:
             "[bold]all variants[/]", total=self.total, phase=f"0/{self.total} done"
         )
 
-    def phase(self, name: str, phase: str) -> None:
+    def phase(self, name: str, phase: str, done: int, total: int) -> None:
         if name not in self.rows:
-            self.rows[name] = self.progress.add_task(
-                f"  {escape(name)}", total=None, phase=escape(phase)
-            )
-        else:
-            self.progress.update(self.rows[name], phase=escape(phase))
+            self.rows[name] = self.progress.add_task(f"  {escape(name)}", total=None, phase="")
+        self.progress.update(
+            self.rows[name], phase=escape(phase), completed=done, total=total or None
+        )
 
     def finished(self, record: VariantRecord) -> None:
         row = self.rows.pop(record.name, None)

@@ -170,7 +170,7 @@ def run_batch(
                 continue
             if kind == "phase":
                 if name in remaining:
-                    reporter.phase(name, payload)
+                    reporter.phase(name, *payload)
                 continue
             remaining.discard(name)
             rec = manifest.record(name)

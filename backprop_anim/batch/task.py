@@ -33,6 +33,8 @@ from ..errors import UserError
 from ..trace.model import write_atomic
 
 PHASE_MARK = "@@backprop-anim-batch phase "
+# on_phase(phase, done, total): what a render is doing; done/total count beats (0/0: none).
+OnPhase = Callable[[str, int, int], None]
 OUTPUT_TAIL = 30  # lines of a crashed child's output kept for its error message
 
 
@@ -40,9 +42,7 @@ def failed(message: str, timings: dict[str, float] | None = None) -> dict[str, A
     return {"status": "failed", "error": message, "timings": timings or {}}
 
 
-def render_variant(
-    task: dict[str, Any], output_dir: Path, on_phase: Callable[[str], None]
-) -> dict[str, Any]:
+def render_variant(task: dict[str, Any], output_dir: Path, on_phase: OnPhase) -> dict[str, Any]:
     """Train and render one variant into ``output_dir`` (in this process)."""
     start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -60,20 +60,20 @@ def render_variant(
             task["config"], source=task["source"], base_dir=Path(task["base_dir"])
         )
         options = RenderOptions(**{**task["options"], "scenes": tuple(task["options"]["scenes"])})
-        on_phase("training")
+        on_phase("training", 0, 0)
         trace = train(loaded)
         timings["train"] = time.perf_counter() - start
         if trace.diverged:
             return failed(trace.diverged["message"], timings)
 
-        on_phase("rendering")
+        on_phase("rendering", 0, 0)
         from ..render import render
 
         result = render(
             trace,
             options,
             output_dir=output_dir,
-            on_beat=lambda i, timed: on_phase(f"beat {i + 1}: {timed.beat.scene}"),
+            on_beat=lambda i, n, timed: on_phase(f"beat {i + 1}/{n}: {timed.beat.scene}", i, n),
         )
     except UserError as exc:
         return failed(str(exc), timings)
@@ -98,7 +98,7 @@ def run_isolated(
     task: dict[str, Any],
     staging: Path,
     *,
-    on_phase: Callable[[str], None] = lambda phase: None,
+    on_phase: OnPhase = lambda phase, done, total: None,
     on_start: Callable[[subprocess.Popen], None] = lambda proc: None,
 ) -> dict[str, Any]:
     """Render ``task`` in a fresh Python process; output lands in a new folder under ``staging``.
@@ -134,7 +134,8 @@ def run_isolated(
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith(PHASE_MARK):
-            on_phase(line[len(PHASE_MARK) :].strip())
+            phase, done, total = json.loads(line[len(PHASE_MARK) :])
+            on_phase(phase, done, total)
         else:
             tail.append(line.rstrip())
     code = proc.wait()
@@ -173,8 +174,8 @@ def main(argv: list[str]) -> int:
     task_file, output_dir, result_file = (Path(a) for a in argv)
     task = json.loads(task_file.read_text(encoding="utf-8"))
 
-    def on_phase(phase: str) -> None:
-        print(PHASE_MARK + phase, flush=True)
+    def on_phase(phase: str, done: int, total: int) -> None:
+        print(PHASE_MARK + json.dumps([phase, done, total]), flush=True)
 
     result = render_variant(task, output_dir, on_phase)
     write_atomic(result_file, json.dumps(result, allow_nan=True))

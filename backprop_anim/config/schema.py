@@ -362,11 +362,14 @@ def semantic_errors(cfg: Config) -> list[tuple[Path, str]]:
                     )
                 )
             if isinstance(sample.y, int):
-                if not 0 <= sample.y < n_out:
+                # A one-unit output takes a binary label (0 or 1), as the generators give.
+                n_classes = 2 if n_out == 1 else n_out
+                if not 0 <= sample.y < n_classes:
                     errors.append(
                         (
                             ("data", "samples", s, "y"),
-                            f"class index {sample.y} is out of range for {n_out} outputs",
+                            f"class index {sample.y} is out of range for {n_out} outputs "
+                            f"(expected 0 to {n_classes - 1})",
                         )
                     )
             elif len(sample.y) != n_out:

@@ -322,15 +322,24 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
             ],
         )
 
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        initial = snapshot(0)
     summary = Summary(
         loss=[],
         grad_norms=[],
         updated_layers=[],
         gradient_evaluations=[],
-        snapshots=[snapshot(0)],
+        snapshots=[initial],
         snapshot_samples=snap_idx.tolist(),
         z_bins=Z_BINS.tolist(),
     )
+    if not np.isfinite(summary.snapshots[0].loss):
+        # Nothing has trained yet: the data or the initial weights are the problem.
+        raise loaded.error(
+            "the initial network's loss on the data is NaN or infinite: scale the inputs "
+            "(data.scale_inputs) or draw smaller initial weights",
+            "data",
+        )
     detailed: list[Step] = []
     diverged: dict[str, Any] | None = None
     grad_evals = 0
@@ -362,10 +371,12 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                 break
             bwd = net.backward(fwd, Y, loss)
             grad_evals += n_layers
+            # A norm is finite exactly when every entry is (_norm rescales rather than
+            # overflow), so the norms for the summary double as the divergence check.
             grad_norms = [_norm(g) for g in bwd.grad_W]
-            bad = _first_nonfinite([*bwd.grad_W, np.array(grad_norms)])
+            bad = next((i for i, g in enumerate(grad_norms) if not np.isfinite(g)), None)
             if bad is not None:
-                diverged = fail(step, "backward", min(bad, n_layers - 1), "a gradient")
+                diverged = fail(step, "backward", bad, "a gradient")
                 break
 
             if cfg.training.update == "random_layer":
@@ -467,10 +478,9 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
             if (step + 1) % snap_every == 0 or step + 1 == steps:
                 snap = snapshot(step + 1)
                 if not np.isfinite(snap.loss):
-                    # The batch was fine but another sample overflows: stop here too.
-                    diverged = fail(
-                        step, "update", None, "the loss on the data set after this update"
-                    )
+                    # This step's batch was fine but other samples overflow with the new
+                    # parameters: the next step starts from them, so it stops there.
+                    diverged = fail(step + 1, "forward", None, "the loss on the data set")
                     break
                 summary.snapshots.append(snap)
             if on_step is not None:

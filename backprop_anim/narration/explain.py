@@ -920,13 +920,18 @@ class Explainer:
         w, g, w_next = L.W[j, k], L.grad_W[j, k], L.W_next[j, k]
         if name == "momentum":
             v = L.state["velocity"][j, k]
+            self.say_once(
+                said,
+                "momentum rule",
+                f"With momentum, each weight keeps a velocity: {self.n(self.opt['momentum'])} "
+                "times its previous velocity, plus the new gradient; the weight moves by minus "
+                f"the learning rate, {self.n(lr)}, times the velocity.",
+                FULL,
+            )
             self.say(
                 said,
-                f"With momentum, each weight keeps a velocity: {self.n(self.opt['momentum'])} "
-                "times its previous velocity, plus the new gradient. For "
-                f"{self.edge(i, j, k)}, the gradient is {self.n(g)} and the velocity is now "
-                f"{self.n(v)}; the weight moves by minus the learning rate, {self.n(lr)}, "
-                f"times the velocity, from {self.n(w)} to {self.n(w_next)}.",
+                f"For {self.edge(i, j, k)}, the gradient is {self.n(g)} and the velocity is "
+                f"now {self.n(v)}: the weight goes from {self.n(w)} to {self.n(w_next)}.",
                 FULL,
             )
             said.formulas.append(
@@ -935,14 +940,20 @@ class Explainer:
             )
         elif name == "adam":
             m, v = L.state["m"][j, k], L.state["v"][j, k]
+            self.say_once(
+                said,
+                "adam rule",
+                "Adam keeps two running averages for each weight: m, of its gradients, and "
+                "v, of their squares. After correcting both for their start at zero, the "
+                f"weight moves by the learning rate, {self.n(lr)}, times m hat divided by the "
+                "square root of v hat.",
+                FULL,
+            )
             self.say(
                 said,
-                "Adam keeps two running averages for each weight: m, of its gradients, and "
-                f"v, of their squares. For {self.edge(i, j, k)}, with the gradient "
-                f"{self.n(g)}, m is now {self.n(m)} and v is {self.n(v)}. After correcting "
-                "both for their start at zero, the weight moves by the learning rate, "
-                f"{self.n(lr)}, times m hat divided by the square root of v hat: from "
-                f"{self.n(w)} to {self.n(w_next)}.",
+                f"For {self.edge(i, j, k)}, with the gradient {self.n(g)}, m is now "
+                f"{self.n(m)} and v is {self.n(v)}: the weight goes from {self.n(w)} to "
+                f"{self.n(w_next)}.",
                 FULL,
             )
             self.say_once(

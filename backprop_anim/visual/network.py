@@ -14,6 +14,7 @@ the network's layer i.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cairo
@@ -122,12 +123,6 @@ class NetworkDiagram(Group):
                 )
                 count.next_to(self.neurons[(c, self.drawn[c][-1])], DOWN, buff=0.12)
                 self.extras.add(count)
-        self.captions = VGroup()
-        for c, caption in enumerate(layer_captions):
-            label = Label(caption, font_size=self._font(0.95), color=theme.muted)
-            first = self.neurons[(c, self.drawn[c][0])]
-            label.next_to(first, UP, buff=0.22 + 0.15 * (len(self.drawn[c]) > 6))
-            self.captions.add(label)
         self.name_labels = VGroup()
         if self.radius >= 0.2:
             for (c, unit), circle in self.neurons.items():
@@ -136,6 +131,20 @@ class NetworkDiagram(Group):
                 side = LEFT if c == 0 else (RIGHT if last else UP)
                 name.next_to(circle, side, buff=0.08)
                 self.name_labels.add(name)
+        # Layer captions share one baseline above the tallest column (names included).
+        self.captions = VGroup()
+        tops = [circle.get_top()[1] for circle in self.neurons.values()]
+        tops += [label.get_top()[1] for label in self.name_labels]
+        caption_bottom = max(tops) + 0.15
+        for c, caption in enumerate(layer_captions):
+            label = VGroup(
+                *[
+                    Label(line, font_size=self._font(0.95 if n == 0 else 0.8), color=theme.muted)
+                    for n, line in enumerate(caption.split("\n"))
+                ]
+            ).arrange(DOWN, buff=0.06)
+            label.move_to([xs[c], caption_bottom + label.height / 2, 0])
+            self.captions.add(label)
         self.edges_image = self.edge_raster(weights)
         self.add(self.edges_image, *self.neurons.values(), self.extras, self.captions)
         self.add(self.name_labels)
@@ -143,7 +152,7 @@ class NetworkDiagram(Group):
     # --- layout helpers -------------------------------------------------------------
     def _gaps(self, c: int) -> int:
         d = self.drawn[c]
-        return sum(1 for a, b in zip(d, d[1:], strict=False) if b != a + 1)
+        return sum(1 for a, b in itertools.pairwise(d) if b != a + 1)
 
     def _rows(self, c: int) -> list[int | None]:
         rows: list[int | None] = []
@@ -179,8 +188,11 @@ class NetworkDiagram(Group):
         )
 
     def edge_point(self, layer: int, unit: int, source: int, t: float) -> np.ndarray:
+        """The point a fraction ``t`` along the visible edge (between the two circles)."""
         a = self.positions[(layer, source)]
         b = self.positions[(layer + 1, unit)]
+        direction = (b - a) / np.linalg.norm(b - a)
+        a, b = a + direction * self.radius, b - direction * self.radius
         return a + (b - a) * t
 
     # --- edges as one raster ------------------------------------------------------
@@ -189,19 +201,32 @@ class NetworkDiagram(Group):
         weights: list[np.ndarray],
         *,
         still: list[np.ndarray] | None = None,
-        dim: float = 1.0,
+        color_by_layer: dict[int, str] | None = None,
+        alpha_by_layer: dict[int, float] | None = None,
     ) -> ImageMobject:
-        """Paint every drawn edge into one image; ``still`` masks mark non-moving weights."""
+        """Paint every drawn edge into one image.
+
+        Colour is the sign of the value and width its size; ``still`` masks draw
+        weights that do not move dashed grey; ``color_by_layer`` paints a layer in one
+        colour (e.g. gradients, scaled by that layer's largest value) and
+        ``alpha_by_layer`` dims layers that are not being discussed.
+        """
+        color_by_layer = color_by_layer or {}
+        alpha_by_layer = alpha_by_layer or {}
         reg = self.region
         ppu = self.px_per_unit
-        w_px = max(2, int(round(reg.width * ppu)))
-        h_px = max(2, int(round(reg.height * ppu)))
+        w_px = max(2, round(reg.width * ppu))
+        h_px = max(2, round(reg.height * ppu))
         surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, w_px, h_px)
         ctx = cairo.Context(surface)
         ctx.set_line_cap(cairo.LINE_CAP_ROUND)
-        scale_w = max((float(np.abs(W).max()) for W in weights if W.size), default=1.0) or 1.0
+        plain = [W for i, W in enumerate(weights) if i not in color_by_layer and W.size]
+        scale_w = max((float(np.abs(W).max()) for W in plain), default=1.0) or 1.0
         line_px = max(1.0, ppu / 60.0)
         for layer, W in enumerate(weights):
+            fixed = color_by_layer.get(layer)
+            scale = (float(np.abs(W).max()) or 1.0) if fixed else scale_w
+            alpha = 0.9 * alpha_by_layer.get(layer, 1.0)
             rows = self.drawn[layer + 1]
             cols = self.drawn[layer]
             sub = W[np.ix_(rows, cols)]
@@ -214,11 +239,11 @@ class NetworkDiagram(Group):
                     if mask is not None and mask[r, k]:
                         color, width, dash = self.theme.frozen, 1.2, True
                     else:
-                        color = self.theme.weight_color(w)
-                        width = 0.6 + 4.4 * min(1.0, abs(w) / scale_w)
+                        color = fixed or self.theme.weight_color(w)
+                        width = 0.6 + 4.4 * min(1.0, abs(w) / scale)
                         dash = False
                     red, green, blue = (v / 255 for v in rgb(color))
-                    ctx.set_source_rgba(red, green, blue, 0.9 * dim)
+                    ctx.set_source_rgba(red, green, blue, alpha)
                     ctx.set_line_width(width * line_px)
                     ctx.set_dash([6 * line_px, 5 * line_px] if dash else [])
                     ctx.move_to((a[0] - reg.left) * ppu, (reg.top - a[1]) * ppu)
@@ -236,6 +261,22 @@ class NetworkDiagram(Group):
         image.move_to([(reg.left + reg.right) / 2, (reg.top + reg.bottom) / 2, 0])
         image.set_z_index(-1)  # edges stay behind neurons and labels
         return image
+
+    def labels_fit(self, labels: list[Mobject]) -> bool:
+        """True if no two labels overlap and none covers a neuron (else show a table only)."""
+        boxes = [
+            (m.get_left()[0], m.get_right()[0], m.get_bottom()[1], m.get_top()[1]) for m in labels
+        ]
+        for n, (l1, r1, b1, t1) in enumerate(boxes):
+            for l2, r2, b2, t2 in boxes[n + 1 :]:
+                if l1 < r2 and l2 < r1 and b1 < t2 and b2 < t1:
+                    return False
+            for pos in self.positions.values():
+                cx = min(max(pos[0], l1), r1)
+                cy = min(max(pos[1], b1), t1)
+                if (cx - pos[0]) ** 2 + (cy - pos[1]) ** 2 < self.radius**2:
+                    return False
+        return True
 
     # --- values -------------------------------------------------------------------
     def value_label(self, column: int, unit: int, value: float, color: str | None = None) -> Label:

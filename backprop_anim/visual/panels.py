@@ -33,7 +33,6 @@ from ..numbers import fmt
 from .formula import Expr
 from .theme import Theme, rgb
 
-
 FONT = "DejaVu Sans"  # installed with fontconfig on Debian (fonts-dejavu-core in make setup)
 
 
@@ -50,82 +49,37 @@ def formula(expr: Expr, theme: Theme, *, tex: bool = False, font_size: float = 3
     return lighten(mob)
 
 
-def lighten(mob: Mobject) -> Mobject:
-    """Drop the parsed SVG path objects that glyphs keep after their points are built.
-
-    Every animation deep-copies its mobjects; with the svgelements paths attached, a
-    formula's copy costs tens of milliseconds, which dominated render time. The points
-    are already computed, so nothing on screen changes.
-    """
-    for part in mob.get_family():
-        if getattr(part, "path_obj", None) is not None:
-            part.path_obj = None
-    return mob
-
-
-class Label(Text):
-    """``Text`` without the parsed SVG paths kept around (see :func:`lighten`)."""
-
-    def __init__(self, text: str, **kwargs) -> None:
-        kwargs.setdefault("font", FONT)
-        super().__init__(text, **kwargs)
-        lighten(self)
-
-
 def _thicken_fraction_bars(mob: VMobject) -> None:
-    """Typst's fraction bars are hairlines at video sizes: stroke them to double thickness.
+    """Typst's fraction bars are hairlines at video sizes: draw them twice as thick.
 
-    A fraction bar is a flat glyph with other glyphs both above and below it within its
-    width; a minus sign has nothing above or below, so it is left alone.
+    In Typst's SVG a fraction bar is the only stroked, zero-height path; glyphs (the
+    minus sign included) are filled outlines and are left alone.
     """
-    parts = mob.family_members_with_points()
-    for bar in parts:
-        if not (bar.height < 0.03 and bar.width > 0.1):
-            continue
-        left, right, y = bar.get_left()[0], bar.get_right()[0], bar.get_center()[1]
-        above = below = False
-        for other in parts:
-            if other is bar:
-                continue
-            cx = other.get_center()[0]
-            if left <= cx <= right:
-                above = above or other.get_bottom()[1] > y
-                below = below or other.get_top()[1] < y
-        if above and below:
-            bar.set_stroke(bar.get_fill_color(), width=max(bar.height * 200, 1.5), opacity=1)
-
-
-def lighten(mob: Mobject) -> Mobject:
-    """Drop the parsed SVG path objects that glyphs keep after their points are built.
-
-    Every animation deep-copies its mobjects; with the svgelements paths attached, a
-    formula's copy costs tens of milliseconds, which dominated render time. The points
-    are already computed, so nothing on screen changes.
-    """
-    for part in mob.get_family():
-        if getattr(part, "path_obj", None) is not None:
-            part.path_obj = None
-    return mob
-
-
-class Label(Text):
-    """``Text`` without the parsed SVG paths kept around (see :func:`lighten`)."""
-
-    def __init__(self, text: str, **kwargs) -> None:
-        kwargs.setdefault("font", FONT)
-        super().__init__(text, **kwargs)
-        lighten(self)
-
-
-def _thicken_fraction_bars(mob: VMobject) -> None:
-    """Typst's fraction bars are hairlines at video sizes: stroke them to double thickness."""
     for part in mob.family_members_with_points():
-        if part.height < 0.02 and part.width > 0.12:
-            part.set_stroke(part.get_fill_color(), width=max(part.height * 200, 1.2), opacity=1)
+        if part.height < 1e-3 and part.get_stroke_width() > 0:
+            part.set_stroke(width=2 * part.get_stroke_width())
 
 
-def label(text: str, theme: Theme, *, font_size: float = 24, color: str | None = None) -> Text:
-    return Label(text, font_size=font_size, color=color or theme.text)
+def lighten(mob: Mobject) -> Mobject:
+    """Drop the parsed SVG path objects that glyphs keep after their points are built.
+
+    Every animation deep-copies its mobjects; with the svgelements paths attached, a
+    formula's copy costs tens of milliseconds, which dominated render time. The points
+    are already computed, so nothing on screen changes.
+    """
+    for part in mob.get_family():
+        if getattr(part, "path_obj", None) is not None:
+            part.path_obj = None
+    return mob
+
+
+class Label(Text):
+    """``Text`` in the lecture font, without the parsed SVG paths (see :func:`lighten`)."""
+
+    def __init__(self, text: str, **kwargs) -> None:
+        kwargs.setdefault("font", FONT)
+        super().__init__(text, **kwargs)
+        lighten(self)
 
 
 def fit(mob: Mobject, width: float, height: float | None = None) -> Mobject:
@@ -191,7 +145,7 @@ class ActivationPlot(VGroup):
         return Dot(self.axes.c2p(zc, a), radius=0.07, color=self.theme.highlight)
 
     def tangent(self, z: float, a: float, slope: float, length: float = 1.6) -> Line:
-        """The tangent at (z, a): its slope is the activation's derivative, the chain rule's factor."""
+        """The tangent at (z, a): its slope is the activation's derivative (the chain rule's)."""
         zc = float(np.clip(z, *self.z_range))
         p = self.axes.c2p(zc, a)
         unit = self.axes.c2p(zc + 1, a + slope) - p

@@ -29,10 +29,7 @@ class Theme:
 
     def neuron_color(self, value: float, lo: float, hi: float) -> str:
         """Fill for an activation value, interpolated from background to neuron_fill."""
-        if hi <= lo:
-            t = 0.0
-        else:
-            t = float(np.clip((value - lo) / (hi - lo), 0.0, 1.0))
+        t = 0.0 if hi <= lo else float(np.clip((value - lo) / (hi - lo), 0.0, 1.0))
         return mix(self.background, self.neuron_fill, 0.15 + 0.85 * t)
 
     def weight_color(self, w: float) -> str:
