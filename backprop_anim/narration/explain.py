@@ -97,7 +97,7 @@ def join_words(items: Sequence[str], last: str = "and") -> str:
 
 
 def _tex_name(name: str) -> str:
-    return r"\text{" + name.replace("_", r"\_") + "}"
+    return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
 class Explainer:
@@ -133,12 +133,17 @@ class Explainer:
         """A trace value as spoken (the screen's digits)."""
         return spoken(float(value), self.digits)
 
-    def t(self, value: float) -> str:
-        """A trace value for a LaTeX formula, negatives in parentheses."""
+    def v(self, value: float) -> str:
+        """A trace value for a LaTeX formula (the screen's digits)."""
         text = fmt(float(value), self.digits)
         if "e" in text:
             mantissa, exponent = text.split("e")
             text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return text
+
+    def t(self, value: float) -> str:
+        """A trace value as an operand in a LaTeX formula: negatives in parentheses."""
+        text = self.v(value)
         return f"({text})" if text.startswith("-") else text
 
     def first(self, beat: Beat, scene: str) -> bool:
@@ -326,7 +331,7 @@ class Explainer:
                 f"Training stopped early, at step {self.trace.diverged['step']}, because a value "
                 "became infinite or undefined. A smaller learning rate usually fixes that.",
             )
-        said.formulas.append(rf"L_{{\text{{data}}}}: {self.t(first.loss)} \to {self.t(last.loss)}")
+        said.formulas.append(rf"L_{{\text{{data}}}}: {self.v(first.loss)} \to {self.v(last.loss)}")
         return said
 
     # -- forward -------------------------------------------------------------------
@@ -393,10 +398,10 @@ class Explainer:
         if len(w) > NOTES_LIMIT:
             terms_tex += r" + \dots"
         name = _tex_name(self.units[i][j])
-        said.formulas.append(f"z_{{{name}}} = {terms_tex} + {self.t(b)} = {self.t(z)}")
+        said.formulas.append(f"z_{{{name}}} = {terms_tex} + {self.t(b)} = {self.v(z)}")
         said.formulas.append(
-            f"a_{{{name}}} = {self.fn_tex(i)}(z_{{{name}}}) = {self.fn_tex(i)}({self.t(z)}) "
-            f"= {self.t(a)}"
+            f"a_{{{name}}} = {self.fn_tex(i)}(z_{{{name}}}) = {self.fn_tex(i)}({self.v(z)}) "
+            f"= {self.v(a)}"
         )
         return said
 
@@ -459,7 +464,7 @@ class Explainer:
         )
         said.formulas.append(
             rf"a = {self.fn_tex(i)}(W a_{{\text{{prev}}}} + b) \in "
-            rf"[{self.t(L.a[0].min())}, {self.t(L.a[0].max())}]"
+            rf"[{self.v(L.a[0].min())}, {self.v(L.a[0].max())}]"
         )
         return said
 
@@ -519,7 +524,7 @@ class Explainer:
             "L = "
             + " + ".join(self.t(terms[k]) for k in shown)
             + (r" + \dots" if len(a) > NOTES_LIMIT else "")
-            + f" = {self.t(step.loss)}"
+            + f" = {self.v(step.loss)}"
         )
         return said
 
@@ -610,7 +615,7 @@ class Explainer:
                 "even when the output is very close to zero or one.",
                 DETAIL,
             )
-            said.formulas.append(rf"\delta_{{{name}}} = a - y = {self.t(delta)}")
+            said.formulas.append(rf"\delta_{{{name}}} = a - y = {self.v(delta)}")
             return
         slope = LOSS_SLOPE_WORDS.get(self.loss.name, "The loss's slope with respect to {o} is")
         self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", FULL)
@@ -636,11 +641,11 @@ class Explainer:
             BRIEF,
         )
         self._why_derivative(said, i, dadz)
-        said.formulas.append(rf"\frac{{\partial L}}{{\partial a_{{{name}}}}} = {self.t(dL_da)}")
+        said.formulas.append(rf"\frac{{\partial L}}{{\partial a_{{{name}}}}} = {self.v(dL_da)}")
         said.formulas.append(
             rf"\delta_{{{name}}} = \frac{{\partial L}}{{\partial a_{{{name}}}}} \cdot "
-            rf"{self.fn_tex(i)}'(z_{{{name}}}) = {self.t(dL_da)} \cdot {self.t(dadz)} "
-            f"= {self.t(delta)}"
+            rf"{self.fn_tex(i)}'(z_{{{name}}}) = {self.v(dL_da)} \cdot {self.t(dadz)} "
+            f"= {self.v(delta)}"
         )
 
     def _why_derivative(self, said: Said, i: int, dadz: float) -> None:
@@ -729,11 +734,11 @@ class Explainer:
             sum_tex += r" + \dots"
         said.formulas.append(
             rf"\frac{{\partial L}}{{\partial a_{{{name}}}}} = \sum_k \delta_k w_{{k,{name}}} "
-            f"= {sum_tex} = {self.t(dL_da)}"
+            f"= {sum_tex} = {self.v(dL_da)}"
         )
         said.formulas.append(
-            rf"\delta_{{{name}}} = {self.t(dL_da)} \cdot {self.fn_tex(i)}'(z_{{{name}}}) = "
-            rf"{self.t(dL_da)} \cdot {self.t(dadz)} = {self.t(delta)}"
+            rf"\delta_{{{name}}} = {self.v(dL_da)} \cdot {self.fn_tex(i)}'(z_{{{name}}}) = "
+            rf"{self.v(dL_da)} \cdot {self.t(dadz)} = {self.v(delta)}"
         )
 
     def _backward_layer(self, beat: Beat) -> Said:
@@ -772,7 +777,7 @@ class Explainer:
                 FULL,
             )
         said.formulas.append(
-            rf"\delta \in [{self.t(L.delta[0].min())}, {self.t(L.delta[0].max())}]"
+            rf"\delta \in [{self.v(L.delta[0].min())}, {self.v(L.delta[0].max())}]"
         )
         return said
 
@@ -856,7 +861,7 @@ class Explainer:
             )
             said.formulas.append(
                 rf"\frac{{\partial L}}{{\partial {self.edge_tex(i, j, k)}}} = "
-                f"{rhs}{self.t(L.grad_W[j, k])}"
+                f"{rhs}{self.v(L.grad_W[j, k])}"
             )
         return said
 
@@ -935,8 +940,8 @@ class Explainer:
                 FULL,
             )
             said.formulas.append(
-                rf"v^+ = {self.t(v)},\quad w^+ = {self.t(w)} - {self.t(lr)} \cdot {self.t(v)} "
-                f"= {self.t(w_next)}"
+                rf"v^+ = {self.v(v)},\quad w^+ = {self.v(w)} - {self.t(lr)} \cdot {self.t(v)} "
+                f"= {self.v(w_next)}"
             )
         elif name == "adam":
             m, v = L.state["m"][j, k], L.state["v"][j, k]
@@ -964,8 +969,8 @@ class Explainer:
                 DETAIL,
             )
             said.formulas.append(
-                rf"m = {self.t(m)},\quad v = {self.t(v)},\quad "
-                rf"w^+ = w - \eta \frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}} = {self.t(w_next)}"
+                rf"m = {self.v(m)},\quad v = {self.v(v)},\quad "
+                rf"w^+ = w - \eta \frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}} = {self.v(w_next)}"
             )
         else:
             intro = (
@@ -1010,13 +1015,13 @@ class Explainer:
         for jj, kk in [(jj, kk) for jj in range(units) for kk in range(fan_in)][:NOTES_LIMIT]:
             if name == "sgd":
                 said.formulas.append(
-                    f"{self.edge_tex(i, jj, kk)}^+ = {self.t(L.W[jj, kk])} - {self.t(lr)} "
-                    rf"\cdot {self.t(L.grad_W[jj, kk])} = {self.t(L.W_next[jj, kk])}"
+                    f"{self.edge_tex(i, jj, kk)}^+ = {self.v(L.W[jj, kk])} - {self.t(lr)} "
+                    rf"\cdot {self.t(L.grad_W[jj, kk])} = {self.v(L.W_next[jj, kk])}"
                 )
             else:
                 said.formulas.append(
-                    f"{self.edge_tex(i, jj, kk)}: {self.t(L.W[jj, kk])} \\to "
-                    f"{self.t(L.W_next[jj, kk])}"
+                    f"{self.edge_tex(i, jj, kk)}: {self.v(L.W[jj, kk])} \\to "
+                    f"{self.v(L.W_next[jj, kk])}"
                 )
         return said
 
@@ -1094,7 +1099,7 @@ class Explainer:
         said.formulas.append(r"\Delta w = w^+ - w")
         for _, i, j, k in moved[:NOTES_LIMIT]:
             said.formulas.append(
-                f"\\Delta {self.edge_tex(i, j, k)} = {self.t(step.layers[i].delta_W[j, k])}"
+                f"\\Delta {self.edge_tex(i, j, k)} = {self.v(step.layers[i].delta_W[j, k])}"
             )
         return said
 
@@ -1149,7 +1154,7 @@ class Explainer:
             "next step starts again from the new weights.",
             DETAIL,
         )
-        said.formulas.append(f"L: {self.t(before)} \\to {self.t(after)}")
+        said.formulas.append(f"L: {self.v(before)} \\to {self.v(after)}")
         return said
 
 
