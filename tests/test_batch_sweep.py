@@ -197,7 +197,7 @@ def test_a_bad_variant_is_named_with_its_field_and_nothing_renders(tmp_path: Pat
     lines = result.output.strip().splitlines()
     assert lines[0] == (
         f"Error: {sweep}:3: variant lr--1: training.optimizer.learning_rate: "
-        "expected greater than 0"
+        "expected a number > 0 (got -1)"
     )
     assert lines[1] == (
         f"{sweep}:5: variant typo: network.layers.0.activation: unknown activation 'tanhh'; "
@@ -216,7 +216,7 @@ def test_a_bad_variant_is_named_with_its_field_and_nothing_renders(tmp_path: Pat
     [
         (
             f"base: base.yaml\nvary:\n  {LR}: 0.5\n",
-            "{sweep}:3: vary.training.optimizer.learning_rate: expected a valid list",
+            "{sweep}:3: vary.training.optimizer.learning_rate: expected a list",
         ),
         (
             f"base: base.yaml\nmdoe: zip\nvary:\n  {LR}: [0.5]\n",
