@@ -646,7 +646,6 @@ def test_divergence_in_the_backward_pass_names_the_layer():
         "backward",
         0,
     )
-    assert "a gradient became NaN or infinite in the backward pass of layer 'output'" in (
-        trace.diverged["message"]
-    )
+    message = trace.diverged["message"]
+    assert "a gradient became NaN or infinite in the backward pass of layer 'output'" in message
     assert trace.steps == [] and trace.summary.loss == []
