@@ -111,6 +111,9 @@ def trace(config: Path, overrides: tuple[str, ...], output: Path | None) -> None
 @click.option("--dry-run", is_flag=True, help="Validate and list the variants; render nothing.")
 @click.option("--force", is_flag=True, help="Render every variant, even those up to date.")
 @click.option(
+    "--compare", is_flag=True, help="Also render one video comparing the variants' losses."
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
@@ -131,6 +134,7 @@ def batch(
     scheduler: str | None,
     dry_run: bool,
     force: bool,
+    compare: bool,
     output: Path | None,
     quality: str | None,
     pace: float | None,
@@ -177,7 +181,7 @@ def batch(
         reporter = RichReporter(Console(stderr=True))
     else:
         reporter = LineReporter(sys.stderr)
-    report = run_batch(the_batch, pool=pool, force=force, reporter=reporter)
+    report = run_batch(the_batch, pool=pool, force=force, reporter=reporter, compare=compare)
     click.echo(summarize(report))
     if not report.ok:
         sys.exit(1)

@@ -3,6 +3,7 @@ Ctrl-C. Renders are tiny (480p15, pace 4, the one-beat summary scene, no voice).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -119,7 +120,7 @@ def test_batch_writes_manifest_and_files_and_isolates_the_failure(tiny_batch: Ra
             LR: trace["config"]["training"]["optimizer"]["learning_rate"],
             ACT: layer0["activation"],
         } == {**{LR: 0.1, ACT: "sigmoid"}, **rec["overrides"]}
-        assert rec["final_loss"] == trace["summary"]["loss"][-1]
+        assert rec["final_loss"] == trace["summary"]["snapshots"][-1]["loss"]
         meta = json.loads((out / name / "render.json").read_text())
         assert rec["duration"] == meta["duration"]
         with av.open(str(out / rec["video"])) as container:
@@ -312,3 +313,84 @@ def test_gallery_page_in_headless_chromium(tiny_batch: Ran, tmp_path: Path) -> N
 
     shot = Image.open(seen["screenshot"])
     assert shot.width == 1280 and np.asarray(shot.convert("L")).std() > 10
+
+
+def color_pixels(image: Image.Image, hex_color: str, tolerance: float = 40) -> int:
+    """Pixels within ``tolerance`` (RGB distance) of a colour: video-compressed colours drift."""
+    rgb = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return int((np.linalg.norm(pixels - rgb, axis=2) < tolerance).sum())
+
+
+def test_compare_video_plots_the_finished_variants(tiny_batch: Ran, tmp_path: Path) -> None:
+    from backprop_anim.media import extract_frames
+    from backprop_anim.numbers import spoken
+    from backprop_anim.visual.theme import DARK
+    from scenes.compare import CURVE_COLORS
+
+    folder = tmp_path / "cmp"
+    shutil.copytree(tiny_batch.folder, folder)
+    out = folder / "out"
+    ran = batch_cli(folder / "sweep.yaml", "-j", "2", "-o", str(out), "--compare")
+    assert ran.exit_code == 1  # explode still fails; the comparison leaves it out
+    lines = ran.stdout.splitlines()
+    assert lines[0] == "batch tiny-sweep: 0 rendered, 3 up to date, 1 failed (of 4)"
+    cmp = manifest(out)["compare"]
+    assert cmp["status"] == "ok" and cmp["error"] is None and cmp["voiced"] is False
+    assert f"comparison: compare/compare.mp4 ({cmp['duration']:.1f} s, silent)" in lines
+    assert cmp["files"] == [
+        "compare/compare.mp4",
+        "compare/compare.srt",
+        "compare/compare.vtt",
+        "compare/script.json",
+    ]
+    with av.open(str(out / cmp["video"])) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames / 15 == pytest.approx(cmp["duration"], abs=1 / 15)
+
+    # One beat per idea, end to end, and every number said comes from the traces.
+    script = json.loads((out / "compare" / "script.json").read_text())
+    assert [b["beat"] for b in script] == [
+        "compare.title",
+        *(f"compare.curve.{n}" for n in OK_NAMES),
+        "compare.networks",
+        "compare.verdict",
+    ]
+    assert script[0]["start"] == 0 and script[-1]["end"] == pytest.approx(frames / 15)
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(script))
+    finals = {}
+    for name in OK_NAMES:
+        snaps = json.loads((out / name / "trace.json").read_text())["summary"]["snapshots"]
+        finals[name] = snaps[-1]["loss"]
+        text = next(b["text"] for b in script if b["beat"] == f"compare.curve.{name}")
+        assert text.endswith(
+            f"from {spoken(snaps[0]['loss'])} to {spoken(snaps[-1]['loss'])} after 10 steps."
+        )
+    assert next(b["text"] for b in script if b["beat"].endswith("lr-0.5__act-tanh")).startswith(
+        "With a learning rate of 0.5 and a tanh activation in layer hidden1, the loss "
+    )
+    best = min(finals, key=finals.__getitem__)
+    assert script[-1]["text"] == (
+        f"The lowest final loss, {spoken(finals[best])}, comes with "
+        + {
+            "lr-0.05__act-sigmoid": "a learning rate of 0.05 and a sigmoid activation in layer "
+            "hidden1.",
+            "lr-0.5__act-tanh": "a learning rate of 0.5 and a tanh activation in layer hidden1.",
+            "relu-hidden": "a relu activation in layer hidden1.",
+        }[best]
+    )
+
+    # What is on screen at the end of the last curve, of the networks, of the verdict.
+    ends = [round(b["end"] * 15) - 1 for b in script]
+    curves, networks, verdict = extract_frames(out / cmp["video"], ends[-3:])
+    for k in range(3):
+        assert color_pixels(curves, CURVE_COLORS[k]) > 150  # each variant's curve is drawn
+    assert color_pixels(networks, DARK.positive) > 150  # edges by sign of the final weights
+    assert color_pixels(networks, DARK.negative) > 50
+    assert color_pixels(networks, DARK.highlight) == 0
+    assert color_pixels(verdict, DARK.highlight) > 300  # the best variant boxed, the verdict
+
+    page = (out / "index.html").read_text()
+    assert '<div id="compare"><video' in page and 'src="compare/compare.mp4"' in page
+    again = batch_cli(folder / "sweep.yaml", "-o", str(out), "--compare")
+    assert "comparison: compare/compare.mp4 (up to date)" in again.stdout.splitlines()

@@ -55,23 +55,28 @@ def _value(value: Any) -> str:
     return json.dumps(value)
 
 
-def _cell_video(rec: VariantRecord) -> str:
-    if rec.status != "ok" or not rec.video:
-        return '<div class="novideo">no video</div>'
-    src = quote(rec.video)
-    suffix = Path(rec.video).suffix.lower()
-    if suffix not in VIDEO_TYPES:  # a GIF is a picture, not a video
-        return f'<img src="{src}" alt="{html.escape(rec.name)}" width="320">'
-    poster = f' poster="{quote(rec.poster)}"' if rec.poster else ""
+def _player(video: str, files: list[str], *, alt: str, width: int, poster: str | None) -> str:
+    """A <video> with its captions (an <img> for a GIF, which is a picture)."""
+    src = quote(video)
+    suffix = Path(video).suffix.lower()
+    if suffix not in VIDEO_TYPES:
+        return f'<img src="{src}" alt="{html.escape(alt)}" width="{width}">'
+    poster_attr = f' poster="{quote(poster)}"' if poster else ""
     tracks = "".join(
         f'<track kind="captions" src="{quote(f)}" srclang="en" label="English">'
-        for f in rec.files
+        for f in files
         if f.endswith(".vtt")
     )
     return (
-        f'<video controls preload="metadata" width="320"{poster}>'
+        f'<video controls preload="metadata" width="{width}"{poster_attr}>'
         f'<source src="{src}" type="{VIDEO_TYPES[suffix]}">{tracks}</video>'
     )
+
+
+def _cell_video(rec: VariantRecord) -> str:
+    if rec.status != "ok" or not rec.video:
+        return '<div class="novideo">no video</div>'
+    return _player(rec.video, rec.files, alt=rec.name, width=320, poster=rec.poster)
 
 
 def _row(rec: VariantRecord) -> str:
@@ -150,12 +155,11 @@ def render_gallery(manifest: Manifest) -> str:
         f"quality {opts.get('quality')}, pace {opts.get('pace')}, "
         f"scenes {', '.join(opts.get('scenes') or [])}, voice {opts.get('voice')}"
     )
-    compare = (
-        f'<h2>Comparison</h2><video controls preload="metadata" width="640" '
-        f'src="{quote(manifest.compare)}"></video>'
-        if manifest.compare
-        else ""
-    )
+    compare = ""
+    cmp = manifest.compare
+    if cmp is not None and cmp.status == "ok" and cmp.video:
+        player = _player(cmp.video, cmp.files, alt="comparison", width=640, poster=None)
+        compare = f'<h2>All variants compared</h2><div id="compare">{player}</div>'
     meta = (
         f"Base config <code>{html.escape(manifest.base)}</code> ({html.escape(manifest.mode)}), "
         f"{html.escape(rendering)}. {html.escape(summary)}. Updated "

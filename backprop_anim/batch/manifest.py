@@ -35,7 +35,7 @@ class VariantRecord:
     hash: str
     status: str = "pending"  # ok | failed | pending (not rendered yet, or interrupted)
     error: str | None = None
-    final_loss: float | None = None
+    final_loss: float | None = None  # loss on the data set after training (trace's last snapshot)
     duration: float | None = None  # video seconds
     timings: dict[str, float] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # relative to the batch folder
@@ -51,6 +51,26 @@ class VariantRecord:
 
 
 @dataclass
+class CompareRecord:
+    """The comparison video (``--compare``): its inputs' hash and how its render went."""
+
+    hash: str
+    status: str  # ok | failed
+    error: str | None = None
+    video: str | None = None  # relative to the batch folder
+    files: list[str] = field(default_factory=list)
+    duration: float | None = None
+    voiced: bool = False
+    rendered_at: str | None = None
+
+    @classmethod
+    def from_json(cls, d: Any) -> CompareRecord | None:
+        if not isinstance(d, dict):
+            return None
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass
 class Manifest:
     batch: str
     source: str  # the sweep file (or base config) the batch came from
@@ -59,7 +79,7 @@ class Manifest:
     package_version: str
     render: dict[str, Any]  # the render options shared by all variants
     variants: list[VariantRecord]
-    compare: str | None = None  # the comparison video, relative to the batch folder
+    compare: CompareRecord | None = None
     updated: str = field(default_factory=now)
 
     def record(self, name: str) -> VariantRecord | None:
@@ -99,7 +119,7 @@ class Manifest:
                 package_version=d["package_version"],
                 render=d["render"],
                 variants=[VariantRecord.from_json(v) for v in d["variants"]],
-                compare=d.get("compare"),
+                compare=CompareRecord.from_json(d.get("compare")),
                 updated=d.get("updated", ""),
             )
         except (KeyError, TypeError):

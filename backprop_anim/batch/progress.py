@@ -31,6 +31,9 @@ class Reporter(Protocol):
         """``name`` is now doing ``phase``; ``done``/``total`` count its beats (0/0: none)."""
 
     def finished(self, record: VariantRecord) -> None: ...
+    def note(self, text: str) -> None:
+        """A line of its own (e.g. the comparison's outcome)."""
+
     def end(self) -> None: ...
 
 
@@ -57,6 +60,9 @@ class SilentReporter:
         return None
 
     def finished(self, record: VariantRecord) -> None:
+        return None
+
+    def note(self, text: str) -> None:
         return None
 
     def end(self) -> None:
@@ -89,6 +95,9 @@ class LineReporter:
         status = "done" if record.status == "ok" else record.status
         first = outcome(record).splitlines()[0] if outcome(record) else ""
         self._line(f"{status:<11} {record.name} [{self.done}/{self.total}]: {first}")
+
+    def note(self, text: str) -> None:
+        self._line(text.splitlines()[0] if text else "")
 
     def end(self) -> None:
         return None
@@ -142,6 +151,13 @@ class RichReporter:
         self.progress.console.print(
             f"{mark} {escape(record.name)}: {escape(text)}", highlight=False
         )
+
+    def note(self, text: str) -> None:
+        row = self.rows.pop("compare", None)
+        if row is not None:
+            self.progress.remove_task(row)
+        first = text.splitlines()[0] if text else ""
+        self.progress.console.print(escape(first), highlight=False)
 
     def end(self) -> None:
         self.progress.stop()

@@ -77,6 +77,8 @@ def summarize(report: BatchReport) -> str:
             first, *rest = error.splitlines() or [""]
             lines.append(f"  {name}: {first}")
             lines.extend(f"    {line}" for line in rest[:8])
+    if report.compare:
+        lines.append(f"comparison: {report.compare}")
     if report.manifest_path:
         lines.append(f"manifest: {_where(report.manifest_path)}")
     if report.gallery_path:

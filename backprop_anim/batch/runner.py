@@ -16,6 +16,7 @@ import queue
 import secrets
 import shutil
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,14 +25,17 @@ from typing import Any
 
 from .. import __version__
 from ..errors import UserError
+from .compare import compare_hash
 from .gallery import POSTER, extract_poster, write_gallery
-from .manifest import Manifest, VariantRecord, now
+from .manifest import CompareRecord, Manifest, VariantRecord, now
 from .pool import LocalPool, Pool
 from .progress import Reporter, SilentReporter
 from .sweep import Batch, Variant
+from .task import run_isolated
 
 MANIFEST = "manifest.json"
 GALLERY = "index.html"
+COMPARE_DIR = "compare"  # reserved: no variant may be called this (see naming.RESERVED_NAMES)
 STAGING_PREFIX = ".staging-"
 OLD_MARK = ".old-"
 
@@ -52,6 +56,7 @@ class BatchReport:
     rendered: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    compare: str | None = None  # what happened to the comparison video, in words
     manifest_path: Path | None = None
     gallery_path: Path | None = None
 
@@ -110,12 +115,14 @@ def run_batch(
     pool: Pool | None = None,
     force: bool = False,
     reporter: Reporter | None = None,
+    compare: bool = False,
 ) -> BatchReport:
     """Render every variant that needs it; never raises for a variant's failure.
 
     A failed variant is recorded with its message and the others go on; the report
     lists failures for the caller to act on (the CLI exits 1). Ctrl-C stops the pool,
     keeps finished variants, removes staging, and re-raises KeyboardInterrupt.
+    With ``compare``, the comparison video follows the variants (see :mod:`.compare`).
     """
     pool = pool or LocalPool(default_jobs())
     pool.prepare()
@@ -184,6 +191,8 @@ def run_batch(
                 report.failed.append((name, rec.error or "failed"))
             reporter.finished(rec)
         pool.close()
+        if compare:
+            _compare(batch, manifest, old, report, staging, reporter, force=force)
     except BaseException:
         pool.stop()
         raise
@@ -193,6 +202,75 @@ def run_batch(
         manifest.save(out / MANIFEST)
         report.gallery_path = write_gallery(manifest, out / GALLERY)
     return report
+
+
+def _compare(
+    batch: Batch,
+    manifest: Manifest,
+    old: Manifest | None,
+    report: BatchReport,
+    staging: Path,
+    reporter: Reporter,
+    *,
+    force: bool,
+) -> None:
+    """Render the comparison video, unless one made from the same inputs is there."""
+    out = batch.output_dir
+    wanted = compare_hash(manifest, batch.options)
+    previous = old.compare if old else None
+    if (
+        not force
+        and previous is not None
+        and previous.status == "ok"
+        and previous.hash == wanted
+        and all((out / f).is_file() for f in previous.files)
+    ):
+        manifest.compare = previous
+        report.compare = f"{previous.video} (up to date)"
+        return
+    task = {
+        "kind": "compare",
+        "batch": batch.name,
+        "variant": COMPARE_DIR,
+        "batch_dir": str(out.resolve()),
+        "options": batch.options.to_json(),
+        "version": __version__,
+    }
+    procs: list[subprocess.Popen] = []
+    try:
+        result = run_isolated(
+            task,
+            staging,
+            on_phase=lambda phase, done, total: reporter.phase(COMPARE_DIR, phase, done, total),
+            on_start=procs.append,
+        )
+    except BaseException:
+        for proc in procs:
+            proc.terminate()
+        raise
+    record = CompareRecord(hash=wanted, status=result["status"], rendered_at=now())
+    try:
+        with _deferred_interrupt():
+            if result["status"] == "ok":
+                _replace(Path(result["output_dir"]), out / COMPARE_DIR)
+                record.files = [f"{COMPARE_DIR}/{f}" for f in result["files"]]
+                record.video = f"{COMPARE_DIR}/{result['video']}"
+                record.duration = result["duration"]
+                record.voiced = bool(result.get("voiced"))
+            else:
+                record.error = result.get("error") or "failed"
+                _replace(None, out / COMPARE_DIR)
+            manifest.compare = record
+            manifest.save(out / MANIFEST)
+    finally:
+        shutil.rmtree(result["work_dir"], ignore_errors=True)
+    if record.status == "ok":
+        narrated = "narrated" if record.voiced else "silent"
+        report.compare = f"{record.video} ({record.duration:.1f} s, {narrated})"
+    else:
+        report.compare = f"failed: {record.error}"
+        report.failed.append(("comparison", record.error or "failed"))
+    reporter.note(f"comparison: {report.compare}")
 
 
 def _finish(rec: VariantRecord, result: dict[str, Any], out: Path) -> None:

@@ -86,7 +86,9 @@ def render_variant(task: dict[str, Any], output_dir: Path, on_phase: OnPhase) ->
     return {
         "status": "ok",
         "error": None,
-        "final_loss": float(result.final_loss),
+        # The loss on the data set after the last step (the trace's last snapshot): the
+        # figure a sweep is judged by, and the one the comparison video plots.
+        "final_loss": float(trace.summary.snapshots[-1].loss),
         "duration": float(result.duration),
         "timings": timings,
         "files": files,
@@ -177,7 +179,18 @@ def main(argv: list[str]) -> int:
     def on_phase(phase: str, done: int, total: int) -> None:
         print(PHASE_MARK + json.dumps([phase, done, total]), flush=True)
 
-    result = render_variant(task, output_dir, on_phase)
+    if task.get("kind") == "compare":
+        from .compare import render_comparison
+
+        try:
+            result = render_comparison(task, output_dir, on_phase)
+        except UserError as exc:
+            result = failed(str(exc))
+        except Exception as exc:  # a bug in the comparison: report it like a variant's
+            traceback.print_exc()
+            result = failed(f"{type(exc).__name__}: {exc}")
+    else:
+        result = render_variant(task, output_dir, on_phase)
     write_atomic(result_file, json.dumps(result, allow_nan=True))
     return 0
 
