@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config.loader import LoadedConfig, load_config
 from .errors import UserError
@@ -31,6 +32,9 @@ from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
 from .visual.theme import THEMES
+
+if TYPE_CHECKING:
+    from scenes.base import LecturePlan
 
 DEFAULT_RENDERS = Path("renders")
 
@@ -106,7 +110,7 @@ def _run_manim(
     options: RenderOptions,
     media_dir: Path,
     on_beat: Callable[[int, int, TimedBeat], None] | None,
-) -> tuple[Path, dict[str, int]]:
+) -> tuple[Path, LecturePlan]:
     from manim import tempconfig
 
     from scenes.base import LecturePlan
@@ -146,7 +150,7 @@ def _run_manim(
         scene = Lecture(plan)
         scene.render(preview=options.preview)
         movie = Path(scene.renderer.file_writer.movie_file_path)
-    return movie, plan.still_frames
+    return movie, plan
 
 
 def render(
@@ -179,7 +183,8 @@ def render(
     tmp.mkdir(parents=True)
     try:
         media_dir = cache_dir() / "manim" / name
-        movie, still_frames = _run_manim(trace, timed, options, media_dir, on_beat)
+        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat)
+        still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
         shutil.copyfile(movie, video)
@@ -222,9 +227,13 @@ def render(
                     "scene": tb.beat.scene,
                     "start": tb.start(fps),
                     "end": tb.end(fps),
+                    "still_frame": still_frames.get(tb.beat.id),
+                    "mobjects": plan.mobject_counts.get(tb.beat.id),
+                    "screen_text": plan.screen_text.get(tb.beat.id, []),
                 }
                 for tb in timed
             ],
+            "layout": plan.layout,
             "timings": timings,
             "final_loss": trace.summary.loss[-1] if trace.summary.loss else None,
         }

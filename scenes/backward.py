@@ -20,6 +20,7 @@ from manim import (
     Write,
 )
 
+from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual import formula as F
@@ -27,9 +28,7 @@ from backprop_anim.visual.panels import (
     ActivationPlot,
     Label,
     ValueTable,
-    formula,
     heat_strip,
-    paragraph,
 )
 
 from .base import BeatScene, unit_label
@@ -39,24 +38,21 @@ MAX_GRAD_ROWS = 8
 MAX_EDGE_LABELS = 8
 
 
-def zero_reason(trace, step, i: int, j: int, k: int) -> str:
-    """Why the gradient of weight (i, j ← k) is exactly zero, in the lecture's words."""
-    a_prev = step.x if i == 0 else step.layers[i - 1].a
-    if np.all(step.layers[i].delta[:, j] == 0.0):
-        act = trace.network.activations[i]
-        if act in ("relu",) and np.all(step.layers[i].z[:, j] <= 0):
-            return "dead ReLU: z ≤ 0, so delta = 0"
-        return "delta = 0"
-    if np.all(a_prev[:, k] == 0.0):
-        return "its input is 0"
-    return "gradient is 0"
+# How the lecture names each reason a gradient is exactly zero (see zero_gradient_reasons).
+ZERO_REASONS = {
+    "zero input": "its input is 0",
+    "dead unit": "dead ReLU: z ≤ 0, so δ = 0",
+    "zero delta": "δ = 0",
+    "cancelled": "the samples' contributions cancel",
+}
 
 
 class BackwardBeats(BeatScene):
     def delta_label(self, column: int, unit: int, value: float) -> Label:
         d = self.diagram
         assert d is not None
-        text = Label(f"δ={fmt(value, self.digits)}", font_size=20, color=self.theme.gradient)
+        size = min(20.0, d.font_size())
+        text = self.text(f"δ={fmt(value, self.digits)}", font_size=size, color=self.theme.gradient)
         text.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
         circle = d.neuron(column, unit)
         text.next_to(circle, [0, -1, 0], buff=0.05)
@@ -169,17 +165,17 @@ class BackwardBeats(BeatScene):
                 + F.lit("=")
                 + F.num(delta, self.digits)
             )
-        m1 = formula(eq1, t, tex=self.tex)
-        c1 = Label(why, font_size=20, color=t.muted)
-        m2 = formula(eq2, t, tex=self.tex)
-        chain = Label(
+        m1 = self.math(eq1)
+        c1 = self.text(why, font_size=20, color=t.muted)
+        m2 = self.math(eq2)
+        chain = self.text(
             "chain rule: ∂L/∂z = ∂L/∂a · ∂a/∂z  (the slope of the curve at z)"
             if not fused
             else "the chain rule's product simplifies to a − y for this loss",
             font_size=20,
             color=t.gradient,
         )
-        m3 = formula(eq3, t, tex=self.tex)
+        m3 = self.math(eq3)
         items = [m1, c1, m2]
         plot = None
         if act != "softmax":
@@ -224,24 +220,22 @@ class BackwardBeats(BeatScene):
         n = layer.delta.shape[1]
         intro = self.ensure_diagram(step)
         header = self.set_header(f"Backward pass · {name} · all {n} deltas at once", "backward")
-        eq = formula(
-            F.var("delta")
+        eq = self.math(
+            F.sym("delta")
             + F.lit("=")
-            + F.paren(F.sup(F.var("W"), "T") + F.var("delta"))
+            + F.paren(F.sup(F.var("W"), "T") + F.Expr(" ", " ") + F.sym("delta"))
             + F.sym("odot")
             + F.Expr("f'(z)", "f'(z)")
             if i < len(trace.network.layer_names) - 1
-            else F.var("delta")
+            else F.sym("delta")
             + F.lit("=")
             + F.grad(F.var("L"), F.var("a"))
             + F.sym("odot")
-            + F.Expr("f'(z)", "f'(z)"),
-            t,
-            tex=self.tex,
+            + F.Expr("f'(z)", "f'(z)")
         )
         strip = heat_strip(layer.delta[0], t, width=6.0, height=0.45, symmetric=True)
         zero = int(np.sum(layer.delta[0] == 0.0))
-        caption = Label(
+        caption = self.text(
             f"{n} deltas of {name}: largest |δ| {fmt(np.abs(layer.delta[0]).max(), self.digits)}"
             + (f", {zero} exactly 0" if zero else ""),
             font_size=22,
@@ -287,7 +281,7 @@ class BackwardBeats(BeatScene):
             for j, k in pairs:
                 g = layer.grad_W[j, k]
                 color = t.frozen if g == 0.0 else t.gradient
-                text = Label(fmt(g, self.digits), font_size=18, color=color)
+                text = self.text(fmt(g, self.digits), font_size=18, color=color)
                 text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
                 text.move_to(d.edge_point(i, j, k, 0.35))
                 labels.add(text)
@@ -331,22 +325,16 @@ class BackwardBeats(BeatScene):
         n_zero = int(np.sum(layer.grad_W == 0.0))
         total = layer.grad_W.size
         if n_zero:
-            reasons = sorted(
-                {
-                    zero_reason(trace, step, i, j, k)
-                    for j, k in all_pairs
-                    if layer.grad_W[j, k] == 0.0
-                }
-            )
+            reasons = [ZERO_REASONS[key] for key in sorted(zero_gradient_reasons(step, i))]
             text = (
                 f"{n_zero} of {total} gradients are exactly 0 ({'; '.join(reasons)}): "
                 "those weights do not move"
             )
         else:
             text = f"all {total} gradients are non-zero, each of its own size"
-        note = paragraph(text, t, width=6.2, font_size=20, color=t.frozen if n_zero else t.muted)
+        note = self.paragraph(text, font_size=20, color=t.frozen if n_zero else t.muted)
         if batch > 1:
-            note2 = Label(f"summed over the batch of {batch}", font_size=20, color=t.muted)
+            note2 = self.text(f"summed over the batch of {batch}", font_size=20, color=t.muted)
             panel = self.column_stack([table, note, note2])
         else:
             panel = self.column_stack([table, note])

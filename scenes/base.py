@@ -20,10 +20,13 @@ from manim import (
     Animation,
     FadeIn,
     FadeOut,
+    Group,
     Mobject,
     Rectangle,
     Scene,
+    SVGMobject,
     VGroup,
+    VMobject,
     config,
 )
 
@@ -31,8 +34,9 @@ from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat, split_frames
 from backprop_anim.trace.model import Step, Trace
+from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
-from backprop_anim.visual.panels import Label
+from backprop_anim.visual.panels import Label, formula, paragraph
 from backprop_anim.visual.theme import Theme
 
 # Layout of the 16:9 frame (Manim units; the frame is about 14.2 x 8).
@@ -62,6 +66,12 @@ class LecturePlan:
     burn_captions: list[Cue] = field(default_factory=list)
     on_beat: Callable[[int, int, TimedBeat], None] | None = None  # progress reporting
     still_frames: dict[str, int] = field(default_factory=dict)  # beat id -> frame index
+    # What each beat writes on screen (formula sources and labels), for render.json:
+    # tests check every number against the trace, and other tools can index it.
+    screen_text: dict[str, list[str]] = field(default_factory=dict)
+    # Pixel centre and radius of every drawn neuron, per step: "column,unit" -> [x, y, r].
+    layout: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    mobject_counts: dict[str, int] = field(default_factory=dict)  # beat id -> peak family size
 
 
 class BeatScene(Scene):
@@ -120,6 +130,10 @@ class BeatScene(Scene):
     def _play_frames(self, anims, n: int) -> None:
         if n <= 0:
             return
+        if self.current is not None:
+            key = self.current.beat.id
+            count = self.count_drawn_objects()
+            self.plan.mobject_counts[key] = max(self.plan.mobject_counts.get(key, 0), count)
         fps = self.plan.fps
         self._update_caption()
         if anims is None or (isinstance(anims, Sequence) and not anims):
@@ -132,6 +146,17 @@ class BeatScene(Scene):
             group = anims if isinstance(anims, Sequence) else [anims]
             self.play(*group, run_time=(n - 0.5) / fps)
         self._frames_left -= n
+
+    def count_drawn_objects(self) -> int:
+        """Objects on stage, a text or formula counting once (not glyph by glyph)."""
+        count = 0
+        stack = list(self.mobjects)
+        while stack:
+            mob = stack.pop()
+            count += 1
+            if not isinstance(mob, SVGMobject):
+                stack.extend(mob.submobjects)
+        return count
 
     def finish_beat(self) -> None:
         """Spend the beat's remaining frames (a held frame), so every beat is exact."""
@@ -170,6 +195,27 @@ class BeatScene(Scene):
             self.caption = cap
             self.add(cap)
 
+    # --- what is written on screen --------------------------------------------------
+    def math(self, expr: Expr, font_size: float = 32) -> VMobject:
+        """A formula (Typst, or LaTeX with --tex), recorded as this beat's screen text."""
+        self._record(expr.typst)
+        return formula(expr, self.theme, tex=self.tex, font_size=font_size)
+
+    def text(self, content: str, **kwargs) -> Label:
+        """A label in the lecture font, recorded as this beat's screen text."""
+        self._record(content)
+        kwargs.setdefault("color", self.theme.text)
+        return Label(content, **kwargs)
+
+    def paragraph(self, content: str, *, width: float = 6.2, **kwargs) -> VGroup:
+        """Wrapped text, recorded as this beat's screen text."""
+        self._record(content)
+        return paragraph(content, self.theme, width=width, **kwargs)
+
+    def _record(self, content: str) -> None:
+        key = self.current.beat.id if self.current is not None else "_"
+        self.plan.screen_text.setdefault(key, []).append(content)
+
     # --- shared stage ---------------------------------------------------------------
     def step_of(self, beat: Beat) -> Step:
         assert beat.step is not None
@@ -178,7 +224,7 @@ class BeatScene(Scene):
     def set_header(self, text: str, phase: str | None) -> list[Animation]:
         """The beat's title (top left) and where we are in forward → loss → backward → update."""
         anims: list[Animation] = []
-        new = Label(text, font_size=30, color=self.theme.text)
+        new = self.text(text, font_size=30)
         if new.width > 7.9:
             new.scale_to_fit_width(7.9)
         new.move_to([-7.0 + 0.2 + new.width / 2, HEADER_Y, 0])
@@ -232,10 +278,23 @@ class BeatScene(Scene):
         self.diagram = diagram
         self.diagram_step = step.step
         self.not_moving = {}
+        self.plan.layout[str(step.step)] = {
+            f"{c},{u}": [
+                *self._pixel(pos),
+                diagram.radius * config.pixel_width / config.frame_width,
+            ]
+            for (c, u), pos in diagram.positions.items()
+        }
         anims.append(FadeIn(diagram))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
         return anims
+
+    @staticmethod
+    def _pixel(point: np.ndarray) -> list[float]:
+        x = (point[0] + config.frame_width / 2) * config.pixel_width / config.frame_width
+        y = (config.frame_height / 2 - point[1]) * config.pixel_height / config.frame_height
+        return [round(float(x), 2), round(float(y), 2)]
 
     def _focus(self, step: Step) -> dict[int, list[int]]:
         """Units the beats of this step explain, so the diagram draws them even if elided."""
@@ -267,6 +326,7 @@ class BeatScene(Scene):
         circle = d.neuron(column, unit)
         old = d.value_labels.get((column, unit))
         new = d.value_label(column, unit, value)
+        self._record(new.text)
         d.value_labels[(column, unit)] = new
         target = circle.copy().set_fill(self.theme.neuron_color(value, lo, hi), opacity=1.0)
         anims: list[Animation] = [circle.animate.become(target)]
@@ -292,7 +352,7 @@ class BeatScene(Scene):
 
     def column_stack(self, mobs: Sequence[Mobject], *, top: float = PANEL_TOP, buff: float = 0.3):
         """Stack panel items top-down, left-aligned; shrink the stack if it overflows."""
-        group = VGroup(*mobs).arrange(DOWN, buff=buff, aligned_edge=LEFT)
+        group = Group(*mobs).arrange(DOWN, buff=buff, aligned_edge=LEFT)
         width = PANEL_RIGHT - PANEL_LEFT
         height = top - PANEL_BOTTOM
         if group.width > width:

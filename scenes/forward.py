@@ -15,7 +15,7 @@ from manim import (
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual import formula as F
-from backprop_anim.visual.panels import ActivationPlot, Label, formula, heat_strip
+from backprop_anim.visual.panels import ActivationPlot, heat_strip
 
 from .base import PANEL_TOP, BeatScene, unit_label
 
@@ -81,14 +81,14 @@ class ForwardBeats(BeatScene):
         labels = VGroup()
         if len(sources) <= MAX_EDGE_LABELS:
             for s in sources:
-                text = Label(fmt(layer.W[j, s], self.digits), font_size=20, color=t.highlight)
+                text = self.text(fmt(layer.W[j, s], self.digits), font_size=20, color=t.highlight)
                 text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.04)
                 text.move_to(d.edge_point(i, j, s, 0.3))
                 labels.add(text)
-        eq_z = formula(self.weighted_sum(beat, prev, z), t, tex=self.tex)
+        eq_z = self.math(self.weighted_sum(beat, prev, z))
         symbol = F.activation_symbol(act)
         if act == "softmax":
-            eq_a = formula(
+            eq_a = self.math(
                 F.sub("a", me)
                 + F.lit("=")
                 + F.frac(
@@ -96,25 +96,21 @@ class ForwardBeats(BeatScene):
                     F.sym("sum") + F.sup(F.var("e"), F.sub("z", "k")),
                 )
                 + F.lit("=")
-                + F.num(a, self.digits),
-                t,
-                tex=self.tex,
+                + F.num(a, self.digits)
             )
         else:
-            eq_a = formula(
+            eq_a = self.math(
                 F.sub("a", me)
                 + F.lit("=")
                 + F.call(symbol, F.sub("z", me))
                 + F.lit("=")
                 + F.call(symbol, F.num(z, self.digits))
                 + F.lit("=")
-                + F.num(a, self.digits),
-                t,
-                tex=self.tex,
+                + F.num(a, self.digits)
             )
         note = None
         if len(step.samples) > 1:
-            note = Label(
+            note = self.text(
                 f"first sample of a batch of {len(step.samples)}", font_size=20, color=t.muted
             )
         items = [eq_z, eq_a]
@@ -122,7 +118,7 @@ class ForwardBeats(BeatScene):
         if act != "softmax":
             slope = float(trace.config["network"]["layers"][i].get("slope", 0.01))
             plot = ActivationPlot(act, t, z_values=[z], slope=slope)
-            point_label = Label(
+            point_label = self.text(
                 f"(z, a) = ({fmt(z, self.digits)}, {fmt(a, self.digits)})",
                 font_size=20,
                 color=t.highlight,
@@ -178,22 +174,19 @@ class ForwardBeats(BeatScene):
         intro = self.ensure_diagram(step)
         header = self.set_header(f"Forward pass · {name} · all {n} neurons at once", "forward")
         act = trace.network.activations[i]
-        eq = formula(
+        eq = self.math(
             F.var("z")
             + F.lit("=")
-            + F.var("W")
-            + F.var("a")
+            + F.Expr("W a", "W a")
             + F.lit("+")
             + F.var("b")
             + F.Expr(",  ", ",  ")
             + F.var("a")
             + F.lit("=")
-            + F.call(F.activation_symbol(act), F.var("z")),
-            t,
-            tex=self.tex,
+            + F.call(F.activation_symbol(act), F.var("z"))
         )
         strip = heat_strip(layer.a[0], t, width=6.0, height=0.45, symmetric=act == "tanh")
-        caption = Label(
+        caption = self.text(
             f"{n} activations of {name}: min {fmt(layer.a[0].min(), self.digits)}, "
             f"max {fmt(layer.a[0].max(), self.digits)}",
             font_size=22,

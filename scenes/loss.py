@@ -7,7 +7,7 @@ from manim import FadeIn, FadeOut, Write
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual import formula as F
-from backprop_anim.visual.panels import Label, ValueTable, formula
+from backprop_anim.visual.panels import ValueTable
 
 from .base import BeatScene
 
@@ -57,21 +57,19 @@ class LossBeats(BeatScene):
         shares = [F.num(terms[k], self.digits) for k in order[:4]]
         if len(order) > 4 or len(order) < len(out_names):
             shares.append(F.sym("dots"))
-        eq = formula(
+        eq = self.math(
             F.var("L")
             + F.Expr(" &= ", " &= ")
             + loss_name
             + F.Expr(" \\ &= ", r" \\ &= ")
             + F.join(shares, "+")
             + F.lit("=")
-            + F.num(step.loss, self.digits),
-            t,
-            tex=self.tex,
+            + F.num(step.loss, self.digits)
         )
         note_text = "each output adds its own share of the loss"
         if batch > 1:
             note_text = f"the loss is averaged over the batch of {batch} samples"
-        note = Label(note_text, font_size=22, color=t.muted)
+        note = self.text(note_text, font_size=22, color=t.muted)
         panel = self.column_stack([table, eq, note])
         out_col = len(info.unit_names)
         self.run(

@@ -6,7 +6,6 @@ from manim import DOWN, Arrow, FadeIn, FadeOut, GrowArrow, VGroup
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
-from backprop_anim.visual.panels import Label
 
 from .base import BeatScene
 
@@ -17,13 +16,15 @@ class SummaryBeats(BeatScene):
         t = self.theme
         intro = self.ensure_diagram(step)
         header = self.set_header(f"Step {step.step + 1} · summary", None)
-        before = Label(f"loss before  {fmt(step.loss, self.digits)}", font_size=30, color=t.text)
-        after = Label(
+        before = self.text(
+            f"loss before  {fmt(step.loss, self.digits)}", font_size=30, color=t.text
+        )
+        after = self.text(
             f"loss after  {fmt(step.loss_after, self.digits)}", font_size=30, color=t.text
         )
-        change = step.loss_after - step.loss
-        pct = 100.0 * change / step.loss if step.loss else 0.0
-        verdict = Label(
+        change = step.loss_change
+        pct = step.loss_change_percent
+        verdict = self.text(
             f"{'down' if change < 0 else 'up'} by {fmt(abs(change), self.digits)} "
             f"({fmt(abs(pct), 3)}%) on the same sample{'s' if len(step.samples) > 1 else ''}",
             font_size=24,

@@ -6,7 +6,6 @@ from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
-from backprop_anim.visual.panels import Label
 
 from .base import BeatScene
 
@@ -18,7 +17,7 @@ class TitleBeats(BeatScene):
         cfg = trace.config
         step = self.step_of(beat)
         t = self.theme
-        title = Label(cfg.get("title") or cfg["name"], font_size=44, color=t.text)
+        title = self.text(cfg.get("title") or cfg["name"], font_size=44, color=t.text)
         if title.width > 12.5:
             title.scale_to_fit_width(12.5)
         layers = " → ".join(
@@ -54,8 +53,8 @@ class TitleBeats(BeatScene):
         ]
         rows = VGroup()
         for key, value in lines:
-            k = Label(key, font_size=26, color=t.muted)
-            v = Label(value, font_size=26, color=t.text)
+            k = self.text(key, font_size=26, color=t.muted)
+            v = self.text(value, font_size=26, color=t.text)
             rows.add(VGroup(k, v))
         key_width = max(r[0].width for r in rows)
         for r in rows:

@@ -8,7 +8,7 @@ from manim import FadeIn, FadeOut, Write
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual import formula as F
-from backprop_anim.visual.panels import Label, RankingBars, ValueTable, formula, paragraph
+from backprop_anim.visual.panels import RankingBars, ValueTable
 
 from .base import BeatScene, unit_label
 
@@ -17,7 +17,7 @@ MAX_BARS = 10
 
 
 class UpdateBeats(BeatScene):
-    def update_formula(self) -> F.Expr:
+    def update_rule(self) -> F.Expr:
         opt = self.plan.trace.network.optimizer
         w, g = F.var("w"), F.grad(F.var("L"), F.var("w"))
         eta = F.sym("eta")
@@ -65,14 +65,8 @@ class UpdateBeats(BeatScene):
         d = self.diagram
         assert d is not None
         eta = fmt(opt["learning_rate"], self.digits)
-        eq = formula(
-            self.update_formula()
-            + F.Expr(",  ", ",  ")
-            + F.sym("eta")
-            + F.lit("=")
-            + F.Expr(eta, eta),
-            t,
-            tex=self.tex,
+        eq = self.math(
+            self.update_rule() + F.Expr(",  ", ",  ") + F.sym("eta") + F.lit("=") + F.Expr(eta, eta)
         )
         dw = layer.delta_W
         pairs = [(j, k) for j in range(layer.W.shape[0]) for k in range(layer.W.shape[1])]
@@ -116,7 +110,7 @@ class UpdateBeats(BeatScene):
             )
             if not layer.biases_updated:
                 text += "; biases stay (update_biases: false)"
-        note = paragraph(text, t, width=6.2, font_size=20, color=t.muted)
+        note = self.paragraph(text, font_size=20, color=t.muted)
         panel = self.column_stack([eq, table, note])
         weights_after = [s.W_next if idx <= i else s.W for idx, s in enumerate(step.layers)]
         still = [
@@ -169,14 +163,14 @@ class UpdateBeats(BeatScene):
             t,
             digits=self.digits,
         )
-        title = Label("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted)
+        title = self.text("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted)
         n_zero = len(zeros)
         summary = (
             f"{len(entries) - n_zero} of {len(entries)} weights moved; {n_zero} did not"
             if n_zero
             else f"all {len(entries)} weights moved, by different amounts"
         )
-        note = paragraph(summary, t, width=6.2, font_size=20, color=t.muted)
+        note = self.paragraph(summary, font_size=20, color=t.muted)
         panel = self.column_stack([title, bars, note])
         self.run(
             [

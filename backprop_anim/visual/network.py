@@ -164,6 +164,10 @@ class NetworkDiagram(Group):
             prev = u
         return rows
 
+    def font_size(self, scale: float = 1.0) -> float:
+        """The diagram's text size (``scale`` 1: a value inside a neuron)."""
+        return self._font(scale)
+
     def _font(self, scale: float) -> float:
         """Font sizes follow the neuron size: ``scale`` 1 is the value written in a neuron."""
         return float(np.clip(50.0 * self.radius, 12.0, 24.0)) * scale
@@ -279,6 +283,11 @@ class NetworkDiagram(Group):
         return True
 
     # --- values -------------------------------------------------------------------
+    @property
+    def shows_values(self) -> bool:
+        """Neurons too small for a legible number get a fill colour only."""
+        return self.radius >= 0.16
+
     def value_label(self, column: int, unit: int, value: float, color: str | None = None) -> Label:
         """The value written inside a neuron (fits the circle)."""
         label = Label(
