@@ -238,6 +238,25 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 )
 @click.option("--preview", is_flag=True, help="Open the video when done.")
 @click.option("--digits", type=click.IntRange(2, 8), default=4, show_default=True)
+@click.option(
+    "--voice",
+    default="auto",
+    show_default=True,
+    help="auto (piper if installed, else espeak-ng), piper, espeak, or none (subtitles only).",
+)
+@click.option(
+    "--captions",
+    type=click.Choice(["file", "burn"]),
+    default="file",
+    show_default=True,
+    help="file: .srt/.vtt beside the video; burn: drawn into the picture.",
+)
+@click.option(
+    "--script",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="An edited script.json whose texts replace the generated narration.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 def render(
     source: Path,
@@ -255,6 +274,9 @@ def render(
     output: Path | None,
     preview: bool,
     digits: int,
+    voice: str,
+    captions: str,
+    script: Path | None,
     verbose: bool,
 ) -> None:
     """Render a lecture video from a CONFIG (trained now) or a saved trace.json."""
@@ -274,6 +296,9 @@ def render(
         transparent=transparent,
         preview=preview,
         digits=digits,
+        voice=voice,
+        captions=captions,
+        script=script,
         verbose=verbose,
     )
     with beat_progress(enabled=not verbose) as on_beat:

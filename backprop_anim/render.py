@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from .config.loader import LoadedConfig, load_config
 from .errors import UserError
+from .narrate import plan_narration
+from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
@@ -110,6 +112,7 @@ def _run_manim(
     options: RenderOptions,
     media_dir: Path,
     on_beat: Callable[[int, int, TimedBeat], None] | None,
+    burn_captions: list,
 ) -> tuple[Path, LecturePlan]:
     from manim import tempconfig
 
@@ -145,6 +148,7 @@ def _run_manim(
         theme=THEMES[options.theme],
         fps=options.frame_rate,
         on_beat=on_beat,
+        burn_captions=burn_captions,
     )
     with tempconfig(settings):
         scene = Lecture(plan)
@@ -176,36 +180,58 @@ def render(
     if not beats:
         raise UserError("--scenes: nothing to render for the chosen scenes and steps")
     fps = options.frame_rate
-    timed = schedule(beats, {}, options.pace, fps)
+    narration = plan_narration(trace, beats, options)
+    t_speech = time.perf_counter()
+    timed = schedule(beats, narration.speech, options.pace, fps)
+    starts = {tb.beat.id: tb.start(fps) for tb in timed}
+    cues = narration.cues(starts)
 
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         media_dir = cache_dir() / "manim" / name
-        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat)
+        burn = cues if options.captions == "burn" else []
+        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn)
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
-        shutil.copyfile(movie, video)
+        silent = info = video_info(movie)
+        if narration.clips and options.format != "gif":
+            track = mix_track(
+                [(starts[beat_id], clip) for beat_id, clip in narration.clips.items()],
+                silent["duration"],
+                path=tmp / ".narration.wav",
+            )
+            mux_audio(movie, track, video)
+            track.unlink()
+        else:
+            shutil.copyfile(movie, video)
         trace.save(tmp / "trace.json")
         files = [video, tmp / "trace.json"]
         info = video_info(video)
+        if narration.lines:
+            files += narration.write(tmp, name, starts, cues, subtitles=not burn)
         wanted = [still_frames.get(tb.beat.id, tb.start_frame + tb.frames - 1) for tb in timed]
         frames = extract_frames(video, wanted)
+        stills: dict[str, Path] = {}
         if options.stills:
             (tmp / "stills").mkdir()
             for tb, image in zip(timed, frames, strict=True):
                 path = tmp / "stills" / f"{tb.beat.id}.png"
                 image.save(path)
+                stills[tb.beat.id] = path
                 files.append(path)
+        if narration.lines:
+            files.append(write_notes(trace, narration.lines, stills, tmp / "notes.md"))
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)
         t_end = time.perf_counter()
         timings = {
             "trace": round(t_trace - t0, 3),
-            "manim": round(t_manim - t_trace, 3),
+            "speech": round(t_speech - t_trace, 3),
+            "manim": round(t_manim - t_speech, 3),
             "outputs": round(t_end - t_manim, 3),
             "total": round(t_end - t0, 3),
         }
@@ -228,12 +254,14 @@ def render(
                     "start": tb.start(fps),
                     "end": tb.end(fps),
                     "still_frame": still_frames.get(tb.beat.id),
+                    "speech": round(tb.speech_seconds, 3),
                     "mobjects": plan.mobject_counts.get(tb.beat.id),
                     "screen_text": plan.screen_text.get(tb.beat.id, []),
                 }
                 for tb in timed
             ],
             "layout": plan.layout,
+            "narration": narration.describe(),
             "timings": timings,
             "final_loss": trace.summary.loss[-1] if trace.summary.loss else None,
         }
