@@ -257,6 +257,7 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     default=None,
     help="An edited script.json whose texts replace the generated narration.",
 )
+@click.option("--force", is_flag=True, help="Render even if an identical render is cached.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 def render(
     source: Path,
@@ -277,6 +278,7 @@ def render(
     voice: str,
     captions: str,
     script: Path | None,
+    force: bool,
     verbose: bool,
 ) -> None:
     """Render a lecture video from a CONFIG (trained now) or a saved trace.json."""
@@ -300,6 +302,7 @@ def render(
         captions=captions,
         script=script,
         verbose=verbose,
+        use_cache=not force,
     )
     with beat_progress(enabled=not verbose) as on_beat:
         result = render_lecture(

@@ -47,6 +47,7 @@ class RenderOptions:
     focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
     max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
     verbose: bool = False
+    use_cache: bool = True  # reuse a finished identical render (see render.render_key)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -62,12 +62,10 @@ def obtain_trace(
     source: str | Path | LoadedConfig | Trace, overrides: tuple[str, ...] | list[str] = ()
 ) -> Trace:
     """A trace from a saved ``trace.json``, a config file (trained now), or objects."""
-    from .engine.trainer import train
-
     if isinstance(source, Trace):
         return source
     if isinstance(source, LoadedConfig):
-        return train(source)
+        return cached_train(source)
     path = Path(source)
     if not path.exists():
         raise UserError(f"{path}: file not found")
@@ -75,7 +73,37 @@ def obtain_trace(
         if overrides:
             raise UserError("--set applies to a config; a saved trace is rendered as it is")
         return load_trace(path)
-    return train(load_config(path, overrides))
+    return cached_train(load_config(path, overrides))
+
+
+def cached_train(loaded: LoadedConfig, use_cache: bool = True) -> Trace:
+    """Train, or reuse the trace of an identical earlier training (same config and data).
+
+    Changing only how a lecture is shown (pace, scenes, narration text) then never
+    re-runs training. The key covers the normalized config, the bytes of a CSV data
+    file, and the package version.
+    """
+    from . import __version__
+    from .engine.trainer import train
+
+    cfg = loaded.config
+    digest = hashlib.sha256()
+    digest.update(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode())
+    digest.update(__version__.encode())
+    if cfg.data.csv is not None:
+        csv_path = Path(cfg.data.csv.path)
+        csv_path = csv_path if csv_path.is_absolute() else loaded.base_dir / csv_path
+        if csv_path.is_file():
+            digest.update(csv_path.read_bytes())
+    path = cache_dir() / "traces" / f"{digest.hexdigest()[:32]}.json"
+    if use_cache and path.is_file():
+        try:
+            return load_trace(path)
+        except UserError:
+            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt
+    trace = train(loaded)
+    trace.save(path)
+    return trace
 
 
 def config_hash(trace: Trace) -> str:
@@ -93,6 +121,65 @@ def _check_writable(target: Path) -> None:
         raise UserError(f"{parent}: the output folder is not writable")
     if target.exists() and not target.is_dir():
         raise UserError(f"{target}: exists and is not a folder")
+
+
+def render_key(trace: Trace, options: RenderOptions, narration, timed: list[TimedBeat]) -> str:
+    """Everything that decides the output's bytes: trace, options, words, voice, versions."""
+    import manim
+
+    from . import __version__
+
+    shown = options.to_json()
+    for key in ("preview", "verbose", "extra", "use_cache"):
+        shown.pop(key, None)
+    shown["script"] = None  # its effect is in the narration lines below
+    payload = {
+        "trace": hashlib.sha256(trace.dumps().encode()).hexdigest(),
+        "options": shown,
+        "lines": [[line.beat_id, line.text] for line in narration.lines],
+        "voice": narration.describe(),
+        "frames": [[tb.beat.id, tb.start_frame, tb.frames] for tb in timed],
+        "versions": [__version__, manim.__version__],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _store_in_cache(folder: Path, cached: Path) -> None:
+    """Keep a copy of a finished render so an unchanged re-render is a file copy."""
+    tmp = cached.parent / f".{cached.name}.tmp-{os.getpid()}"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(folder, tmp)
+        if cached.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, cached)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a cache that cannot be written is skipped
+
+
+def _from_cache(cached: Path, target: Path, t0: float, diverged: dict | None) -> RenderResult:
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(cached, tmp)
+        meta = json.loads((tmp / "render.json").read_text())
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    files = sorted(p for p in target.rglob("*") if p.is_file())
+    final_loss = meta.get("final_loss")
+    return RenderResult(
+        output_dir=target,
+        video=target / meta["video"],
+        files=files,
+        duration=meta["duration"],
+        final_loss=float("nan") if final_loss is None else final_loss,
+        timings={"total": round(time.perf_counter() - t0, 3), "cached": 1.0},
+        diverged=diverged,
+    )
 
 
 def _replace_dir(tmp: Path, target: Path) -> None:
@@ -186,6 +273,11 @@ def render(
     starts = {tb.beat.id: tb.start(fps) for tb in timed}
     cues = narration.cues(starts)
 
+    key = render_key(trace, options, narration, timed)
+    cached = cache_dir() / "renders" / key
+    if options.use_cache and (cached / "render.json").is_file():
+        return _from_cache(cached, target, t0, trace.diverged)
+
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -267,6 +359,7 @@ def render(
         }
         write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
         files.append(tmp / "render.json")
+        _store_in_cache(tmp, cached)
         _replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

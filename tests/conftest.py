@@ -48,3 +48,17 @@ def textbook_path() -> Path:
 def base_config() -> dict[str, Any]:
     """A fresh deep copy of :data:`BASE_CONFIG` to modify."""
     return copy.deepcopy(BASE_CONFIG)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Renders, traces and speech cached in a per-session folder, not the user's ~/.cache."""
+    import os
+
+    previous = os.environ.get("BACKPROP_ANIM_CACHE")
+    os.environ["BACKPROP_ANIM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("BACKPROP_ANIM_CACHE", None)
+    else:
+        os.environ["BACKPROP_ANIM_CACHE"] = previous

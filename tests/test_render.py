@@ -264,6 +264,6 @@ def test_failed_render_keeps_previous_output(tmp_path, monkeypatch):
 
     monkeypatch.setattr(render_module, "_run_manim", boom)
     with pytest.raises(RuntimeError):
-        render(TEXTBOOK, RenderOptions(voice="none"), output_dir=out)
+        render(TEXTBOOK, RenderOptions(voice="none", use_cache=False), output_dir=out)
     assert (out / "textbook-2-2-2.mp4").read_bytes() == b"previous video"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lecture"]
