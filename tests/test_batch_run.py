@@ -183,7 +183,7 @@ def test_ctrl_c_keeps_finished_variants_and_leaves_no_partial_files(tmp_path: Pa
     sweep = tmp_path / "two.yaml"
     sweep.write_text(
         f"base: tiny.yaml\nvary:\n  {LR}: [0.05, 0.5]\n"
-        "render: {quality: l, pace: 4, scenes: [summary], voice: none}\n"
+        "render: {quality: l, pace: 1, scenes: [summary], voice: none}\n"
     )
     out = tmp_path / "out"
     log = (tmp_path / "log.txt").open("w")
@@ -193,16 +193,12 @@ def test_ctrl_c_keeps_finished_variants_and_leaves_no_partial_files(tmp_path: Pa
         stderr=subprocess.STDOUT,
     )
     try:
+        # Interrupt once the first variant is done and the second is rendering.
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if (out / "manifest.json").exists() and any(
-                r["status"] == "ok" for r in manifest(out)["variants"]
-            ):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the first variant did not finish in time")
-        time.sleep(1.0)  # the second variant is rendering now
+        while "running     lr-0.5: rendering" not in (tmp_path / "log.txt").read_text():
+            assert time.monotonic() < deadline, "the second variant did not start in time"
+            assert proc.poll() is None, (tmp_path / "log.txt").read_text()
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 130
     finally:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from backprop_anim.batch import load_batch, parse_vary
 from backprop_anim.batch.naming import make_unique, path_labels, value_label, variant_name
+from backprop_anim.batch.sweep import RENDER_KEYS
 from backprop_anim.cli import main
 from backprop_anim.errors import UserError
 
@@ -234,9 +235,8 @@ def test_a_bad_variant_is_named_with_its_field_and_nothing_renders(tmp_path: Pat
         ),
         (
             f"base: base.yaml\nvary:\n  {LR}: [0.5]\nrender: {{preview: true}}\n",
-            "{sweep}:4: render.preview: unknown render option; expected one of: quality, fps, "
-            "format, steps, scenes, pace, theme, tex, stills, transparent, voice, captions, "
-            "digits, focus_units, max_units_drawn",
+            "{sweep}:4: render.preview: unknown render option; expected one of: "
+            + ", ".join(RENDER_KEYS),
         ),
         (
             "base: base.yaml\nvariants:\n  - {name: compare, set: {training.steps: 2}}\n",

@@ -40,6 +40,7 @@ from ..storyboard import Beat
 from ..timeline import TimedBeat, beat_frames
 from ..trace.model import NetworkInfo, Trace, load_trace
 from .manifest import Manifest
+from .sweep import RUN_OPTIONS
 
 # Natural length of each comparison beat at pace 1 (speech may lengthen a beat).
 COMPARE_SECONDS: dict[str, float] = {
@@ -206,7 +207,7 @@ def compare_hash(manifest: Manifest, options: RenderOptions) -> str:
     """What the comparison depends on: every variant's hash and status, the options."""
     payload = {
         "variants": [(r.name, r.hash, r.status) for r in manifest.variants],
-        "render": options.to_json(),
+        "render": {k: v for k, v in options.to_json().items() if k not in RUN_OPTIONS},
         "version": __version__,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

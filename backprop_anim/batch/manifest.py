@@ -55,7 +55,7 @@ class CompareRecord:
     """The comparison video (``--compare``): its inputs' hash and how its render went."""
 
     hash: str
-    status: str  # ok | failed
+    status: str  # ok | failed | stale (variants changed since; re-run with --compare)
     error: str | None = None
     video: str | None = None  # relative to the batch folder
     files: list[str] = field(default_factory=list)

@@ -95,15 +95,22 @@ def plan(batch: Batch, *, force: bool = False) -> list[PlanItem]:
     return items
 
 
-def make_task(batch: Batch, variant: Variant) -> dict[str, Any]:
-    """Everything a worker needs, as plain JSON: it may be another machine."""
+def make_task(batch: Batch, variant: Variant, *, force: bool = False) -> dict[str, Any]:
+    """Everything a worker needs, as plain JSON: it may be another machine.
+
+    ``force`` also bypasses the render's own cache of finished renders: a forced
+    batch really renders again.
+    """
+    options = batch.options.to_json()
+    if force and "use_cache" in options:
+        options["use_cache"] = False
     return {
         "batch": batch.name,
         "variant": variant.name,
         "config": variant.config.model_dump(mode="json"),
         "source": f"{batch.source} (variant {variant.name})",
         "base_dir": str(batch.base_dir),
-        "options": batch.options.to_json(),
+        "options": options,
         "hash": variant.hash,
         "version": __version__,
     }
@@ -125,17 +132,17 @@ def run_batch(
     With ``compare``, the comparison video follows the variants (see :mod:`.compare`).
     """
     pool = pool or LocalPool(default_jobs())
-    pool.prepare()
-    out = batch.output_dir
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"-o {out}: cannot create the batch folder: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"-o {out}: the batch folder is not writable")
-    _clean_leftovers(out)
     reporter = reporter or SilentReporter()
+    out = batch.output_dir
     items = plan(batch, force=force)
+    todo = [item.variant for item in items if item.render]
+    if todo:
+        pool.prepare()  # e.g. reach the cluster: an unreachable one fails before any write
+    try:
+        _prepare_folder(out)
+    except BaseException:
+        pool.stop()
+        raise
     old = Manifest.load(out / MANIFEST)
     manifest = Manifest(
         batch=batch.name,
@@ -162,13 +169,12 @@ def run_batch(
             report.reused.append(item.variant.name)
     report.manifest_path = manifest.save(out / MANIFEST)
 
-    todo = [item.variant for item in items if item.render]
     reporter.begin(f"batch {batch.name}", [v.name for v in todo], report.reused)
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     events: queue.Queue = queue.Queue()
     try:
         if todo:
-            pool.start([make_task(batch, v) for v in todo], staging, events)
+            pool.start([make_task(batch, v, force=force) for v in todo], staging, events)
         remaining = {v.name for v in todo}
         while remaining:
             try:
@@ -199,9 +205,22 @@ def run_batch(
     finally:
         reporter.end()
         shutil.rmtree(staging, ignore_errors=True)
+        cmp = manifest.compare
+        if cmp is not None and cmp.hash != compare_hash(manifest, batch.options):
+            cmp.status = "stale"  # made from other variants: the gallery no longer shows it
         manifest.save(out / MANIFEST)
         report.gallery_path = write_gallery(manifest, out / GALLERY)
     return report
+
+
+def _prepare_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"-o {out}: cannot create the batch folder: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"-o {out}: the batch folder is not writable")
+    _clean_leftovers(out)
 
 
 def _compare(

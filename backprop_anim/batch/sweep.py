@@ -43,9 +43,11 @@ from ..errors import ConfigError, UserError
 from ..options import RenderOptions
 from .naming import VARIANT_NAME_PATTERN, is_safe_name, make_unique, path_labels, variant_name
 
-# Render options a sweep may set (the rest are about one interactive render).
+# Options about how one render runs, not what it makes: not in a sweep, not in hashes.
+RUN_OPTIONS = ("preview", "verbose", "use_cache")
+# Render options a sweep may set.
 RENDER_KEYS = tuple(
-    f.name for f in fields(RenderOptions) if f.name not in ("preview", "verbose", "extra", "script")
+    f.name for f in fields(RenderOptions) if f.name not in (*RUN_OPTIONS, "extra", "script")
 )
 MAX_VARIANTS = 1000
 
@@ -116,9 +118,10 @@ def content_hash(config: Config, options: RenderOptions, base_dir: Path) -> str:
     default changes nothing); a CSV data file is hashed by content, not by path.
     Canonical JSON (sorted keys, Python's shortest float repr) is the same everywhere.
     """
+    render = {k: v for k, v in options.to_json().items() if k not in RUN_OPTIONS}
     payload: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
-        "render": options.to_json(),
+        "render": render,
         "version": __version__,
     }
     if config.data.csv is not None:
