@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/backprop-anim trace $(DEMO_CONFIG)
+	$(BIN)/backprop-anim render $(DEMO_CONFIG) -q l --set narration.level=brief
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -9,6 +9,8 @@ them into the beat's frames: no scene holds a run time of its own.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,7 +45,6 @@ from backprop_anim.visual.theme import Theme
 NETWORK_REGION = Region(left=-7.0, right=-0.1, bottom=-3.3, top=3.0)
 PANEL_LEFT, PANEL_RIGHT, PANEL_TOP, PANEL_BOTTOM = 0.55, 6.85, 3.0, -3.25
 HEADER_Y = 3.55
-CAPTION_Y = -3.68
 PHASES = ("forward", "loss", "backward", "update")
 
 
@@ -88,7 +89,8 @@ class BeatScene(Scene):
         self.diagram_step: int | None = None
         self.header: Mobject | None = None
         self.phase_bar: VGroup | None = None
-        self.caption: Mobject | None = None
+        self.caption: VGroup | None = None  # burned subtitles (--captions burn)
+        self._part_start = 0.0  # seconds: when the part being played began
         self.current: TimedBeat | None = None
         # Per layer of the current step: weights whose gradient is exactly zero.
         self.not_moving: dict[int, np.ndarray] = {}
@@ -135,17 +137,21 @@ class BeatScene(Scene):
             count = self.count_drawn_objects()
             self.plan.mobject_counts[key] = max(self.plan.mobject_counts.get(key, 0), count)
         fps = self.plan.fps
-        self._update_caption()
         if anims is None or (isinstance(anims, Sequence) and not anims):
-            self.wait((n + 0.5) / fps, frozen_frame=True)
+            # A held frame cannot change, so a hold is cut where a burned caption changes.
+            for frames in self._caption_spans(n):
+                self._update_caption()
+                self.wait((frames + 0.5) / fps, frozen_frame=True)
+                self._frames_left -= frames
             # The held frame is the beat's still: everything is on screen, nothing moves.
             assert self.current is not None
-            done = self.current.frames - self._frames_left + n
+            done = self.current.frames - self._frames_left
             self.plan.still_frames[self.current.beat.id] = self.current.start_frame + done - 1
         else:
+            self._update_caption()
             group = anims if isinstance(anims, Sequence) else [anims]
             self.play(*group, run_time=(n - 0.5) / fps)
-        self._frames_left -= n
+            self._frames_left -= n
 
     def count_drawn_objects(self) -> int:
         """Objects on stage, a text or formula counting once (not glyph by glyph)."""
@@ -168,32 +174,63 @@ class BeatScene(Scene):
         assert self.current is not None
         return (self.current.start_frame + self.current.frames - self._frames_left) / self.plan.fps
 
+    def _caption_spans(self, n: int) -> list[int]:
+        """The next ``n`` frames cut at the frames where a burned caption starts or ends."""
+        if not self.plan.burn_captions or self.current is None:
+            return [n]
+        fps = self.plan.fps
+        first = self.current.start_frame + self.current.frames - self._frames_left
+        cuts = sorted(
+            {
+                math.ceil(t * fps - 1e-6) - first
+                for cue in self.plan.burn_captions
+                for t in (cue.start, cue.end)
+            }
+            | {0, n}
+        )
+        cuts = [c for c in cuts if 0 <= c <= n]
+        return [b - a for a, b in itertools.pairwise(cuts) if b > a]
+
     def _update_caption(self) -> None:
+        """Show the cue of this moment, burned into the picture (``--captions burn``).
+
+        The caption is set at the start of each part and, during an animation, by an
+        updater on every frame, so a cue appears on the frame its speech starts, not at the
+        next part. Manim's Cairo renderer lists the objects it redraws when an animation
+        begins, so the caption is two fixed shapes (box and glyphs) whose outlines are
+        replaced, never objects added or removed mid-animation.
+        """
         if not self.plan.burn_captions:
             return
-        now = self.beat_time() + 1e-6
+        if self.caption is None:
+            box = VMobject(fill_color="#000000", fill_opacity=0.72, stroke_width=0)
+            glyphs = VMobject(fill_color="#FFFFFF", fill_opacity=1.0, stroke_width=0)
+            self.caption = VGroup(box, glyphs)
+            self.caption.add_updater(lambda _mob: self._show_cue(self.last_t))
+            self.add_foreground_mobject(self.caption)
+        self._part_start = self.beat_time()
+        self._show_cue(0.0)
+
+    def _show_cue(self, elapsed: float) -> None:
+        """Draw the cue spoken ``elapsed`` seconds into the current part (none: nothing)."""
+        assert self.caption is not None
+        now = self._part_start + elapsed + 1e-6
         text = next((c.text for c in self.plan.burn_captions if c.start <= now < c.end), "")
-        current = getattr(self.caption, "cue_text", None)
-        if current == text:
+        if getattr(self.caption, "cue_text", None) == text:
             return
-        if self.caption is not None:
-            self.remove(self.caption)
-            self.caption = None
-        if text:
-            lines = VGroup(
-                *[Label(line, font_size=26, color="#FFFFFF") for line in text.split("\n")]
-            ).arrange(DOWN, buff=0.08)
-            box = Rectangle(
-                width=lines.width + 0.4,
-                height=lines.height + 0.2,
-                fill_color="#000000",
-                fill_opacity=0.72,
-                stroke_width=0,
-            ).move_to(lines)
-            cap = VGroup(box, lines).move_to([0, CAPTION_Y, 0])
-            cap.cue_text = text  # type: ignore[attr-defined]
-            self.caption = cap
-            self.add(cap)
+        self.caption.cue_text = text  # type: ignore[attr-defined]
+        box, glyphs = self.caption.submobjects
+        if not text:
+            box.clear_points()
+            glyphs.clear_points()
+            return
+        lines = VGroup(
+            *[Label(line, font_size=26, color="#FFFFFF") for line in text.split("\n")]
+        ).arrange(DOWN, buff=0.08)
+        frame = Rectangle(width=lines.width + 0.4, height=lines.height + 0.2).move_to(lines)
+        VGroup(frame, lines).to_edge(DOWN, buff=0.1)  # two lines must stay inside the frame
+        box.set_points(frame.points)
+        glyphs.set_points(np.concatenate([m.points for m in lines.family_members_with_points()]))
 
     # --- what is written on screen --------------------------------------------------
     def math(self, expr: Expr, font_size: float = 32) -> VMobject:
@@ -256,7 +293,9 @@ class BeatScene(Scene):
             return []
         anims: list[Animation] = []
         if self.diagram is not None:
-            anims.append(FadeOut(self.diagram))
+            # A new step: everything of the previous one leaves (values, deltas, edges).
+            keep = {id(self.header), id(self.phase_bar), id(self.caption)}
+            anims.extend(FadeOut(m) for m in self.mobjects if id(m) not in keep)
         info = self.plan.trace.network
         names = [info.input_names, *info.unit_names]
         captions = ["input"] + [
@@ -285,7 +324,10 @@ class BeatScene(Scene):
             ]
             for (c, u), pos in diagram.positions.items()
         }
-        anims.append(FadeIn(diagram))
+        # The diagram's parts join the scene one by one, not as a group: Manim redraws
+        # every frame all mobjects from the first moving one on, so a group containing
+        # the edge image would repaint that image whenever one neuron changes colour.
+        anims.extend(FadeIn(part) for part in diagram.submobjects)
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
         return anims

