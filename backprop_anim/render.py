@@ -257,6 +257,11 @@ def render(
     from .media import extract_frames, storyboard_sheet, video_info
 
     options = options or RenderOptions()
+    if options.tex and not (shutil.which("latex") and shutil.which("dvisvgm")):
+        raise UserError(
+            "--tex needs a LaTeX installation (Debian: texlive-latex-base dvisvgm); "
+            "without --tex, formulas are typeset with Typst, which needs nothing installed"
+        )
     t0 = time.perf_counter()
     trace = obtain_trace(source, overrides)
     t_trace = time.perf_counter()
