@@ -163,7 +163,11 @@ class UpdateBeats(BeatScene):
             t,
             digits=self.digits,
         )
-        title = self.text("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted)
+        title = self.text(
+            "|Δw| = |w⁺ − w|, largest first (blue: w grew, orange: w shrank)",
+            font_size=22,
+            color=t.muted,
+        )
         n_zero = len(zeros)
         summary = (
             f"{len(entries) - n_zero} of {len(entries)} weights moved; {n_zero} did not"
