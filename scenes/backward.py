@@ -34,7 +34,7 @@ from backprop_anim.visual.panels import (
 from .base import BeatScene, unit_label
 
 MAX_TERMS = 3
-MAX_GRAD_ROWS = 8
+MAX_GRAD_ROWS = 10
 MAX_EDGE_LABELS = 8
 
 
