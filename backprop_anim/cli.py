@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .config.loader import load_config
-from .errors import UserError
+from .errors import DivergenceError, UserError
 from .options import DEFAULT_SCENES, SCENES, RenderOptions
 from .summary import describe_config, describe_trace
 
@@ -25,7 +25,7 @@ class CliGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except UserError as exc:
+        except (UserError, DivergenceError) as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:

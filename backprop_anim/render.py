@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config.loader import LoadedConfig, load_config
-from .errors import UserError
+from .errors import DivergenceError, UserError
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
@@ -266,6 +266,9 @@ def render(
     trace = obtain_trace(source, overrides)
     t_trace = time.perf_counter()
     name = trace.config["name"]
+    if trace.diverged and not trace.steps:
+        d = trace.diverged
+        raise DivergenceError(d["message"], step=d["step"], layer=d.get("layer"), phase=d["phase"])
     target = Path(output_dir) if output_dir is not None else DEFAULT_RENDERS / name
     _check_writable(target)
     beats = build_storyboard(trace, options)

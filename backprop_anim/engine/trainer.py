@@ -29,6 +29,9 @@ DISPLAY_SAMPLES = 2000  # data kept in the trace (the first samples of the data 
 # so that snapshots stay a small part of a long training (benchmarks/engine_bench.py).
 SNAPSHOT_MACS = 50_000_000
 MIN_SNAPSHOT_SAMPLES = 200
+# An activation within this margin of its limit counts as saturated (tanh: |a| > 0.95;
+# sigmoid: a < 0.05 or a > 0.95), as docs/trace-format.md documents for Snapshot.saturation.
+SATURATION_MARGIN = 0.05
 SOFTMAX_DELTA = "delta_j = a_j ((partial L)/(partial a_j) - sum_k (partial L)/(partial a_k) a_k)"
 
 
@@ -64,10 +67,11 @@ class BatchSampler:
 
 
 def _saturation(act_name: str, a: np.ndarray) -> float:
+    m = SATURATION_MARGIN
     if act_name == "tanh":
-        return float(np.mean(np.abs(a) > 0.95))
+        return float(np.mean(np.abs(a) > 1.0 - m))
     if act_name in ("sigmoid", "softmax"):
-        return float(np.mean((a < 0.05) | (a > 0.95)))
+        return float(np.mean((a < m) | (a > 1.0 - m)))
     if act_name == "relu":
         return float(np.mean(a <= 0.0))
     return 0.0
@@ -437,6 +441,11 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
 
             if step in detail:
                 after = net.forward(X)
+                loss_after = loss.value(after.activations[-1], Y)
+                if not np.isfinite(loss_after):
+                    # The update itself overflowed: the step cannot be shown as finished.
+                    diverged = fail(step, "update", None, "the loss after the update")
+                    break
                 layers = [
                     LayerStep(
                         name=names[i],
@@ -465,7 +474,7 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                         step=step,
                         samples=idx.tolist(),
                         loss=loss_value,
-                        loss_after=loss.value(after.activations[-1], Y),
+                        loss_after=loss_after,
                         x=X.copy(),
                         y=Y.copy(),
                         loss_terms=loss_terms,
