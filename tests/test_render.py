@@ -268,3 +268,22 @@ def test_failed_render_keeps_previous_output(tmp_path, monkeypatch):
         render(TEXTBOOK, RenderOptions(voice="none", use_cache=False), output_dir=out)
     assert (out / "textbook-2-2-2.mp4").read_bytes() == b"previous video"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lecture"]
+
+
+def test_render_of_a_diverging_training_exits_1_with_the_engines_message(tmp_path):
+    args = [
+        "render",
+        str(MOVERS),
+        "--set",
+        "training.optimizer.learning_rate=1e200",
+        "--set",
+        "narration=off",
+        "-o",
+        str(tmp_path / "out"),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "training diverged at step 0" in result.output
+    assert "smaller learning rate" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
