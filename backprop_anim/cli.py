@@ -228,6 +228,7 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
 @click.option("--tex", is_flag=True, help="Typeset formulas with LaTeX (needs a TeX install).")
 @click.option("--stills", is_flag=True, help="Also write one PNG per beat into stills/.")
+@click.option("--sections", is_flag=True, help="Also write one silent clip per beat.")
 @click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
 @click.option(
     "-o",
@@ -271,6 +272,7 @@ def render(
     theme: str,
     tex: bool,
     stills: bool,
+    sections: bool,
     transparent: bool,
     output: Path | None,
     preview: bool,
@@ -295,6 +297,7 @@ def render(
         theme=theme,
         tex=tex,
         stills=stills,
+        sections=sections,
         transparent=transparent,
         preview=preview,
         digits=digits,

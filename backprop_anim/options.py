@@ -38,6 +38,7 @@ class RenderOptions:
     theme: str = "dark"
     tex: bool = False  # real LaTeX instead of Typst for formulas
     stills: bool = False
+    sections: bool = False  # also one silent clip per beat (Manim's --save_sections)
     transparent: bool = False
     preview: bool = False
     voice: str = "auto"

@@ -123,6 +123,18 @@ def _check_writable(target: Path) -> None:
         raise UserError(f"{target}: exists and is not a folder")
 
 
+def _copy_sections(source: Path, folder: Path, timed: list[TimedBeat]) -> list[Path]:
+    """One clip per beat, named by beat id (Manim names them by section index)."""
+    index = json.loads(next(source.glob("*.json")).read_text())
+    folder.mkdir()
+    out = []
+    for entry, tb in zip(index, timed, strict=True):
+        target = folder / f"{tb.beat.id}.{Path(entry['video']).suffix.lstrip('.')}"
+        shutil.copyfile(source / entry["video"], target)
+        out.append(target)
+    return out
+
+
 def render_key(trace: Trace, options: RenderOptions, narration, timed: list[TimedBeat]) -> str:
     """Everything that decides the output's bytes: trace, options, words, voice, versions."""
     import manim
@@ -222,6 +234,7 @@ def _run_manim(
         "disable_caching": True,
         "write_to_movie": True,
         "save_last_frame": False,
+        "save_sections": options.sections,
         "preview": options.preview,
         "progress_bar": "none",
         "verbosity": "INFO" if options.verbose else "ERROR",
@@ -240,7 +253,9 @@ def _run_manim(
     with tempconfig(settings):
         scene = Lecture(plan)
         scene.render(preview=options.preview)
-        movie = Path(scene.renderer.file_writer.movie_file_path)
+        writer = scene.renderer.file_writer
+        movie = Path(writer.movie_file_path)
+        plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
     return movie, plan
 
 
@@ -324,6 +339,8 @@ def render(
                 files.append(path)
         if narration.lines:
             files.append(write_notes(trace, narration.lines, stills, tmp / "notes.md"))
+        if options.sections and plan.sections_dir is not None:
+            files += _copy_sections(plan.sections_dir, tmp / "sections", timed)
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from manim import (
@@ -73,6 +74,7 @@ class LecturePlan:
     # Pixel centre and radius of every drawn neuron, per step: "column,unit" -> [x, y, r].
     layout: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     mobject_counts: dict[str, int] = field(default_factory=dict)  # beat id -> peak family size
+    sections_dir: Path | None = None  # where Manim wrote one clip per beat (--sections)
 
 
 class BeatScene(Scene):
