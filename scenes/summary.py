@@ -15,7 +15,7 @@ class SummaryBeats(BeatScene):
         step = self.step_of(beat)
         t = self.theme
         intro = self.ensure_diagram(step)
-        header = self.set_header(f"Step {step.step + 1} · summary", None)
+        header = self.set_header(f"Step {step.step} · summary", None)
         before = self.text(
             f"loss before  {fmt(step.loss, self.digits)}", font_size=30, color=t.text
         )

@@ -49,7 +49,7 @@ class TitleBeats(BeatScene):
             ("data", sample),
             ("loss", info.loss.replace("_", " ")),
             ("optimizer", opt_text),
-            ("step", f"{step.step + 1} of {total}"),
+            ("step", f"{step.step} of {total} (counted from 0, as in the trace and --steps)"),
         ]
         rows = VGroup()
         for key, value in lines:
