@@ -144,15 +144,6 @@ class Snapshot:
     z_hist: list[list[int]]  # per layer, counts over Summary.z_bins
     saturation: list[float]  # per layer, fraction of |a| near the activation's limits
 
-    @property
-    def loss_change(self) -> float:
-        """Loss after the update minus loss before, on this step's batch (negative: learned)."""
-        return self.loss_after - self.loss
-
-    @property
-    def loss_change_percent(self) -> float:
-        return 100.0 * self.loss_change / self.loss if self.loss else 0.0
-
     def to_json(self) -> dict[str, Any]:
         return {
             "step": self.step,
