@@ -390,3 +390,35 @@ def test_compare_video_plots_the_finished_variants(tiny_batch: Ran, tmp_path: Pa
     assert '<div id="compare"><video' in page and 'src="compare/compare.mp4"' in page
     again = batch_cli(folder / "sweep.yaml", "-o", str(out), "--compare")
     assert "comparison: compare/compare.mp4 (up to date)" in again.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_compare_video_is_narrated_when_a_voice_is_on(tmp_path: Path) -> None:
+    from backprop_anim.narration.voice import get_voice
+
+    if get_voice("auto") is None:
+        pytest.skip("no offline voice installed (pip install 'backprop-anim[voice]')")
+    folder = tmp_path / "voiced"
+    shutil.copytree(FIXTURES, folder)
+    out = folder / "out"
+    ran = batch_cli(
+        folder / "sweep.yaml", "-j", "2", "-o", str(out), "--compare", "--voice", "auto"
+    )
+    cmp = manifest(out)["compare"]
+    assert cmp["status"] == "ok" and cmp["voiced"] is True, ran.output
+    assert f"comparison: compare/compare.mp4 ({cmp['duration']:.1f} s, narrated)" in ran.stdout
+    with av.open(str(out / cmp["video"])) as container:
+        assert [s.codec_context.name for s in container.streams.audio] == ["aac"]
+        audio = container.streams.audio[0]
+        samples = sum(f.samples for f in container.decode(audio))
+        rate = audio.codec_context.sample_rate
+    assert samples / rate == pytest.approx(cmp["duration"], abs=0.2)
+    # Every spoken line is on time: each beat lasts at least as long as its speech, and
+    # the captions carry exactly the script's words.
+    script = json.loads((out / "compare" / "script.json").read_text())
+    assert all(0.5 < b["speech"] <= b["end"] - b["start"] for b in script)
+    vtt = (out / "compare" / "compare.vtt").read_text()
+    spoken_words = " ".join(
+        line for line in vtt.splitlines() if line and "-->" not in line and line != "WEBVTT"
+    ).split()
+    assert spoken_words == " ".join(b["text"] for b in script).split()

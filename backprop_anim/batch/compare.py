@@ -308,6 +308,7 @@ def render_comparison(task: dict[str, Any], output_dir: Path, on_phase) -> dict[
             "beat": tb.beat.id,
             "start": tb.start(fps),
             "end": tb.end(fps),
+            "speech": round(tb.speech_seconds, 3),  # 0 without a voice
             "text": comparison.lines[tb.beat.id],
         }
         for tb in timed

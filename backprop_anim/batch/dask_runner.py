@@ -1,6 +1,6 @@
 """The Dask pool: variants as tasks on a Dask distributed cluster.
 
-``--scheduler local`` starts a ``LocalCluster`` (N single-threaded worker processes);
+``--scheduler local`` starts a ``LocalCluster`` (N single-threaded workers);
 ``--scheduler tcp://HOST:PORT`` submits to a cluster someone started with
 ``dask scheduler`` and ``dask worker`` (docs/batch.md). Workers may be other machines
 with no file system in common with the client, so a task renders into a temporary
@@ -123,8 +123,8 @@ class DaskPool:
                 warnings.filterwarnings("ignore", message="Port .* is already in use")
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.jobs,
-                    threads_per_worker=1,  # one render at a time per worker process
-                    processes=True,
+                    threads_per_worker=1,  # one render at a time per worker
+                    processes=False,  # workers only wait on render processes: threads suffice
                     dashboard_address=None,
                     silence_logs=logging.INFO if self.verbose else logging.ERROR,
                 )

@@ -254,8 +254,8 @@ def load_batch(
     base config itself. ``vary``/``zip_mode``/``render`` come from the command line and
     add to (or replace) what a sweep file says.
     """
-    if render:
-        RenderOptions(**render)  # command-line options: a bad one is reported as "--quality: ..."
+    if render:  # command-line options: a bad one is reported as "--quality: ..."
+        RenderOptions(**{k: v for k, v in render.items() if k in RENDER_KEYS})
     path = Path(path)
     source = str(path)
     try:

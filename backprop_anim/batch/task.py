@@ -82,6 +82,9 @@ def render_variant(task: dict[str, Any], output_dir: Path, on_phase: OnPhase) ->
         return failed(f"{type(exc).__name__}: {exc}", timings)
     timings.update({f"render.{k}": float(v) for k, v in result.timings.items()})
     timings["process"] = time.perf_counter() - start
+    # CPU seconds of the whole render process (all its threads, the encoder's included):
+    # unlike wall time, it does not grow when other programs share the cores.
+    timings["cpu"] = time.process_time()
     files = sorted(str(p.relative_to(output_dir)) for p in output_dir.rglob("*") if p.is_file())
     return {
         "status": "ok",
