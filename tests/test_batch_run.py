@@ -3,6 +3,8 @@ Ctrl-C. Renders are tiny (480p15, pace 4, the one-beat summary scene, no voice).
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import itertools
 import json
 import os
@@ -250,6 +252,26 @@ ROWS = """[...document.querySelectorAll("#variants tbody tr")].map(
 CLICK_LOSS = 'document.querySelector("th[data-key=loss] button").click()'
 
 
+def videos_in_chromium(page: Path) -> tuple[list, list, list] | None:
+    """Play every video of ``page`` in headless Chromium (None: no Chromium here)."""
+    if importlib.util.find_spec("tornado") is None:
+        return None
+    from batch_chromium import Chromium, chromium_binary
+
+    binary = chromium_binary()
+    if binary is None:
+        return None
+
+    async def scenario() -> tuple[list, list, list]:
+        async with Chromium(binary) as browser:
+            await browser.open(page.as_uri())
+            videos = await browser.evaluate(PLAY_ALL)
+            posters = await browser.evaluate(POSTERS)
+            return videos, posters, browser.problems()
+
+    return asyncio.run(scenario())
+
+
 def test_gallery_page_in_headless_chromium(tiny_batch: Ran, tmp_path: Path) -> None:
     pytest.importorskip("tornado", reason="the DevTools client uses tornado (dask extra)")
     from batch_chromium import Chromium, chromium_binary
@@ -277,8 +299,6 @@ def test_gallery_page_in_headless_chromium(tiny_batch: Ran, tmp_path: Path) -> N
             seen["problems"] = browser.problems()
             seen["urls"] = browser.requested_urls()
             return seen
-
-    import asyncio
 
     seen = asyncio.run(scenario())
     assert seen["problems"] == []
@@ -338,8 +358,10 @@ def test_compare_video_plots_the_finished_variants(tiny_batch: Ran, tmp_path: Pa
         "compare/compare.mp4",
         "compare/compare.srt",
         "compare/compare.vtt",
+        "compare/poster.jpg",
         "compare/script.json",
     ]
+    assert cmp["poster"] == "compare/poster.jpg"
     with av.open(str(out / cmp["video"])) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames / 15 == pytest.approx(cmp["duration"], abs=1 / 15)
@@ -388,6 +410,13 @@ def test_compare_video_plots_the_finished_variants(tiny_batch: Ran, tmp_path: Pa
 
     page = (out / "index.html").read_text()
     assert '<div id="compare"><video' in page and 'src="compare/compare.mp4"' in page
+    played = videos_in_chromium(out / "index.html")
+    if played is not None:  # the gallery plays the comparison too, with its poster
+        videos, posters, problems = played
+        assert problems == []
+        assert len(videos) == 4 and all(v["played"] is True for v in videos)
+        assert videos[0]["src"] == (out / "compare" / "compare.mp4").as_uri()
+        assert posters[0] == [(out / "compare" / "poster.jpg").as_uri(), 854, 480]
     again = batch_cli(folder / "sweep.yaml", "-o", str(out), "--compare")
     assert "comparison: compare/compare.mp4 (up to date)" in again.stdout.splitlines()
 

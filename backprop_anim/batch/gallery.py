@@ -116,6 +116,7 @@ td.num { font-variant-numeric: tabular-nums; text-align: right; white-space: now
 td.name { font-family: ui-monospace, monospace; }
 ul.changes { margin: 0; padding-left: 1rem; }
 video, img { display: block; background: #000; max-width: 320px; }
+#compare video, #compare img { max-width: 640px; margin-bottom: 1.2rem; }
 .novideo { width: 320px; height: 180px; background: #eee; color: #777; display: flex;
   align-items: center; justify-content: center; }
 .status { font-weight: 600; }
@@ -158,7 +159,7 @@ def render_gallery(manifest: Manifest) -> str:
     compare = ""
     cmp = manifest.compare
     if cmp is not None and cmp.status == "ok" and cmp.video:
-        player = _player(cmp.video, cmp.files, alt="comparison", width=640, poster=None)
+        player = _player(cmp.video, cmp.files, alt="comparison", width=640, poster=cmp.poster)
         compare = f'<h2>All variants compared</h2><div id="compare">{player}</div>'
     meta = (
         f"Base config <code>{html.escape(manifest.base)}</code> ({html.escape(manifest.mode)}), "

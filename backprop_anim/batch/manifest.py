@@ -59,6 +59,7 @@ class CompareRecord:
     error: str | None = None
     video: str | None = None  # relative to the batch folder
     files: list[str] = field(default_factory=list)
+    poster: str | None = None
     duration: float | None = None
     voiced: bool = False
     rendered_at: str | None = None

@@ -271,8 +271,15 @@ def _compare(
     try:
         with _deferred_interrupt():
             if result["status"] == "ok":
-                _replace(Path(result["output_dir"]), out / COMPARE_DIR)
-                record.files = [f"{COMPARE_DIR}/{f}" for f in result["files"]]
+                staged = Path(result["output_dir"])
+                files = list(result["files"])
+                with contextlib.suppress(OSError, ValueError):
+                    # The verdict (near the end) says the most about the whole sweep.
+                    extract_poster(staged / result["video"], staged / POSTER, at=0.97)
+                    files.append(POSTER)
+                    record.poster = f"{COMPARE_DIR}/{POSTER}"
+                _replace(staged, out / COMPARE_DIR)
+                record.files = [f"{COMPARE_DIR}/{f}" for f in sorted(files)]
                 record.video = f"{COMPARE_DIR}/{result['video']}"
                 record.duration = result["duration"]
                 record.voiced = bool(result.get("voiced"))
