@@ -158,10 +158,7 @@ def batch(
     if scenes:
         render["scenes"] = [s.strip() for s in scenes.split(",") if s.strip()]
     if steps:
-        try:
-            render["steps"] = [int(s) for s in steps.split(",")]
-        except ValueError:
-            raise UserError(f"--steps {steps!r}: expected whole numbers, e.g. 0,1,-1") from None
+        render["steps"] = _int_list(steps, "--steps")
     the_batch = load_batch(
         source, vary=parse_vary(vary), zip_mode=zip_mode, render=render, output_dir=output
     )

@@ -260,7 +260,7 @@ def test_sweep_file_errors_name_file_line_and_field(
         ([], "nothing to vary: give --vary PATH=V1,V2 or a sweep file"),
         (["--vary", LR], f"--vary '{LR}': expected PATH=V1,V2,..., e.g. training.steps=1,5"),
         (["--vary", f"{LR}=0.1", "-q", "z"], "--quality: expected one of l, m, h, k, got 'z'"),
-        (["--vary", f"{LR}=0.1", "--steps", "one"], "--steps 'one': expected whole numbers"),
+        (["--vary", f"{LR}=0.1", "--steps", "one"], "--steps: expected whole numbers"),
     ],
 )
 def test_command_line_errors(args: list[str], message: str) -> None:

@@ -35,7 +35,7 @@ from ..config.loader import (
     apply_override,
     dotted,
     parse_override,
-    parse_yaml,
+    read_yaml,
     validate,
 )
 from ..config.schema import NAME_PATTERN, Config
@@ -258,15 +258,7 @@ def load_batch(
         RenderOptions(**{k: v for k, v in render.items() if k in RENDER_KEYS})
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=source) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, expected a YAML file", file=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=source) from None
-    data, positions = parse_yaml(text, source)
+    data, positions = read_yaml(path)
     vary = dict(vary or {})
     render = dict(render or {})
 
@@ -349,8 +341,7 @@ def _expand(
     output_dir: str | Path | None,
     where: tuple[str, int | None],
 ) -> Batch:
-    base_text = base.read_text(encoding="utf-8")
-    base_data, base_positions = parse_yaml(base_text, str(base))
+    base_data, base_positions = read_yaml(base)
     base_cfg = validate(base_data, source=str(base), positions=base_positions)
     base_dump = base_cfg.model_dump(mode="json")
     base_dir = base.parent.resolve()

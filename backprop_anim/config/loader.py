@@ -395,6 +395,20 @@ def validate(
     raise first
 
 
+def read_yaml(path: str | Path) -> tuple[Any, dict[PathKey, int]]:
+    """Read and parse a YAML file (a config, a sweep): its data and each path's line."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=source) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, expected a YAML file", file=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=source) from None
+    return parse_yaml(text, source)
+
+
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedConfig:
     """Read, override and validate the config at ``path``.
 
@@ -403,15 +417,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=source) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, expected a YAML file", file=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=source) from None
-    data, positions = parse_yaml(text, source)
+    data, positions = read_yaml(path)
     overridden: dict[PathKey, str] = {}
     for item in overrides:
         label = f"{source} (--set {item})"
