@@ -100,7 +100,7 @@ def plan_narration(trace: Trace, beats: list[Beat], options: RenderOptions) -> N
         digits=options.digits,
     )
     if options.script is not None:
-        edited = load_script(options.script, beats)
+        edited = load_script(options.script, beats, trace)
         lines = [
             dataclasses.replace(line, text=edited.get(line.beat_id, line.text)) for line in lines
         ]

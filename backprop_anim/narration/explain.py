@@ -149,6 +149,23 @@ class Explainer:
     def first(self, beat: Beat, scene: str) -> bool:
         return self._first_of_kind.get((beat.step, scene)) == beat.id
 
+    def first_unit(self, beat: Beat) -> bool:
+        """True for the first beat of its exact kind in its step (the first forward unit)."""
+        return next(b.id for b in self.beats if (b.step, b.kind) == (beat.step, beat.kind)) == (
+            beat.id
+        )
+
+    def first_in_layer(self, beat: Beat) -> bool:
+        """True for the first beat of its kind in its layer (h1 of the hidden layer)."""
+        return (
+            next(
+                b.id
+                for b in self.beats
+                if (b.step, b.kind, b.layer) == (beat.step, beat.kind, beat.layer)
+            )
+            == beat.id
+        )
+
     def unit(self, i: int, j: int) -> str:
         return spoken_name(self.units[i][j])
 
@@ -216,15 +233,21 @@ class Explainer:
         if title:
             self.say(said, title if title[-1] in ".!?" else title + ".")
         n_in = len(self.inputs)
+        # The names are on the diagram; reading them out is for the detailed level.
+        named = self.level == "detailed"
         parts = [
             plural(n_in, "input")
-            + (f", {join_words(map(spoken_name, self.inputs))}" if n_in <= LIST_LIMIT else "")
+            + (
+                f", {join_words(map(spoken_name, self.inputs))}"
+                if named and n_in <= LIST_LIMIT
+                else ""
+            )
         ]
         for i in range(len(self.names)):
             count = len(self.units[i])
             names = (
                 f", {join_words([self.unit(i, j) for j in range(count)])}"
-                if count <= LIST_LIMIT
+                if named and count <= LIST_LIMIT
                 else ""
             )
             frozen = ", frozen" if not self.trace.network.trainable[i] else ""
@@ -250,8 +273,8 @@ class Explainer:
         self.say(said, "We follow one training step: forward, loss, backward, update.", BRIEF)
         self.say(
             said,
-            "We go through it in the order the computer does: the forward pass, the loss, "
-            "the backward pass, and the update.",
+            "We follow the order the computer does: the forward pass, the loss, the backward "
+            "pass, and the update.",
             FULL,
         )
         self.say(
@@ -351,7 +374,18 @@ class Explainer:
                 DETAIL,
             )
         note = self.batch_note(step)
-        if len(w) <= LIST_LIMIT:
+        # Standard reads the weighted sum term by term once; the screen shows the others
+        # (and which sample of a batch we read was said with the first unit).
+        short = self.level == "standard" and not self.first_unit(beat)
+        if short:
+            same = (
+                f"{u} adds up the activations of {self.layer(i - 1)}, each times its weight, "
+                "plus its bias"
+                if i > 0 and self.first_in_layer(beat)
+                else f"{u} does the same with its own weights"
+            )
+            self.say(said, f"{same}: z is {self.n(z)}.", STANDARD)
+        elif len(w) <= LIST_LIMIT:
             terms = self.signed_sum([f"{self.n(w[k])} times {self.n(x[k])}" for k in range(len(w))])
             self.say(
                 said,
@@ -367,7 +401,7 @@ class Explainer:
                 FULL,
             )
         self.say(said, f"{u}: z is {self.n(z)}, and a, {act.spoken} of z, is {self.n(a)}.", BRIEF)
-        self.say(said, self._activation_sentence(i, z, a), FULL)
+        self.say(said, self._activation_sentence(i, z, a, short=short), FULL)
         if act.name in ("sigmoid", "tanh"):
             low = "zero" if act.name == "sigmoid" else "minus one"
             self.say_once(
@@ -405,7 +439,7 @@ class Explainer:
         )
         return said
 
-    def _activation_sentence(self, i: int, z: float, a: float) -> str:
+    def _activation_sentence(self, i: int, z: float, a: float, short: bool = False) -> str:
         act = self.acts[i]
         if act.name == "linear":
             return f"The activation is linear, so a is simply z: {self.n(a)}."
@@ -425,6 +459,8 @@ class Explainer:
                 "each z and divides by their sum, so the outputs add up to one. "
                 f"For this output that gives {self.n(a)}."
             )
+        if short:
+            return f"Its activation, {act.spoken} of z, is {self.n(a)}."
         return f"Then {act.spoken} turns z into the activation: a is {self.n(a)}."
 
     def _forward_layer(self, beat: Beat) -> Said:
@@ -500,13 +536,12 @@ class Explainer:
                 FULL,
             )
         elif len(a) <= LIST_LIMIT:
-            pairs = "; ".join(
-                f"{outs[k]} is {self.n(a[k])} where the target is {self.n(y[k])}"
+            shares = "; ".join(
+                f"{outs[k]} is {self.n(a[k])} where the target is {self.n(y[k])}, so it adds "
+                f"{self.n(terms[k])}"
                 for k in range(len(a))
             )
-            shares = join_words([f"{outs[k]} adds {self.n(terms[k])}" for k in range(len(a))])
-            self.say(said, f"The output {pairs}{note}.", FULL)
-            self.say(said, f"Each output adds its share: {shares}.", FULL)
+            self.say(said, f"The output {shares}{note}.", FULL)
         else:
             k = int(np.argmax(terms))
             self.say(
@@ -580,12 +615,12 @@ class Explainer:
         said = Said(f"Backward pass: the delta of {u}")
         self._backward_intro(said, beat)
         if i == len(self.names) - 1:
-            self._output_delta(said, step, i, j)
+            self._output_delta(said, step, i, j, self.first_in_layer(beat))
         else:
-            self._hidden_delta(said, step, i, j)
+            self._hidden_delta(said, step, i, j, self.first_in_layer(beat))
         return said
 
-    def _output_delta(self, said: Said, step: Step, i: int, j: int) -> None:
+    def _output_delta(self, said: Said, step: Step, i: int, j: int, first: bool) -> None:
         L, act, u = step.layers[i], self.acts[i], self.unit(i, j)
         a, y = L.a[0, j], step.y[0, j]
         dL_da, dadz, delta = L.dL_da[0, j], L.act_derivative[0, j], L.delta[0, j]
@@ -594,14 +629,31 @@ class Explainer:
         fused = self.loss.fused_delta(act.name, L.a[:1], step.y[:1]) is not None
         size = step.x.shape[0]
         per = f", divided by the batch size, {size}" if size > 1 else ""
-        self.say(said, f"The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.", FULL)
+        # The first output is explained step by step; at the standard level, the others
+        # are one sentence with the same numbers (the reasoning was just heard).
+        full = FULL
+        if self.level == "standard" and not first:
+            full = frozenset()
+            pair = f"For {u}, the output is {self.n(a)} and the target {self.n(y)}"
+            if fused:
+                said_short = f"{pair}, so its delta is {self.n(delta)}."
+            elif act.name == "linear":
+                said_short = f"{pair}: the slope, and so the delta of {u}, is {self.n(delta)}."
+            else:
+                said_short = (
+                    f"{pair}: the slope is {self.n(dL_da)}, and times "
+                    f"{possessive(act.spoken)} derivative, {self.n(dadz)}, the delta of {u} "
+                    f"is {self.n(delta)}."
+                )
+            self.say(said, said_short, STANDARD)
+        self.say(said, f"The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.", full)
         if fused:
             self.say(
                 said,
                 f"For {self.loss.spoken} with {act.spoken} output, the chain rule simplifies: "
                 f"the delta of {u}, the slope of the loss with respect to its z, is just the "
                 f"output minus the target{per}: {self.n(delta)}.",
-                FULL,
+                full,
             )
             self.say(
                 said,
@@ -618,13 +670,13 @@ class Explainer:
             said.formulas.append(rf"\delta_{{{name}}} = a - y = {self.v(delta)}")
             return
         slope = LOSS_SLOPE_WORDS.get(self.loss.name, "The loss's slope with respect to {o} is")
-        self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", FULL)
+        self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", full)
         if act.name == "linear":
             self.say(
                 said,
                 f"The output is linear, so its derivative is {self.n(dadz)}, and the delta of "
                 f"{u}, the slope with respect to z, is that same slope: {self.n(delta)}.",
-                FULL,
+                full,
             )
         else:
             self.say(
@@ -632,7 +684,7 @@ class Explainer:
                 "To get back to the weights, the chain rule multiplies this slope by "
                 f"{possessive(act.spoken)} derivative at z, which is {self.n(dadz)}: that's "
                 f"the delta of {u}, {self.n(delta)}.",
-                FULL,
+                full,
             )
         self.say(
             said,
@@ -669,13 +721,26 @@ class Explainer:
                 FULL,
             )
 
-    def _hidden_delta(self, said: Said, step: Step, i: int, j: int) -> None:
+    def _hidden_delta(self, said: Said, step: Step, i: int, j: int, first: bool) -> None:
         L, nxt, act, u = step.layers[i], step.layers[i + 1], self.acts[i], self.unit(i, j)
         dL_da, dadz, delta = L.dL_da[0, j], L.act_derivative[0, j], L.delta[0, j]
         count = nxt.W.shape[0]
         note = self.batch_note(step)
         name = _tex_name(self.units[i][j])
-        if count <= LIST_LIMIT:
+        if self.level == "standard" and not first:
+            # The sum of blames was read out term by term for the layer's first unit.
+            weights = join_words([self.n(nxt.W[k, j]) for k in range(count)])
+            through = (
+                f", through the {'weight' if count == 1 else 'weights'} {weights}"
+                if count <= LIST_LIMIT
+                else ""
+            )
+            self.say(
+                said,
+                f"{u} collects its blame the same way{through}: its slope is {self.n(dL_da)}.",
+                STANDARD,
+            )
+        elif count <= LIST_LIMIT:
             parts = ", plus ".join(
                 f"the delta of {self.unit(i + 1, k)}, {self.n(nxt.delta[0, k])}, times the "
                 f"weight {self.n(nxt.W[k, j])}"
@@ -683,9 +748,9 @@ class Explainer:
             )
             self.say(
                 said,
-                f"{u} has no target of its own. It gets its share of the blame from every "
-                f"unit it feeds{note}: {parts}. That sum is the slope of the loss with respect "
-                f"to {u}: {self.n(dL_da)}.",
+                f"{u} has no target of its own: it takes its share of the blame from every "
+                f"unit it feeds{note}. {parts[0].upper()}{parts[1:]}, gives the slope of the "
+                f"loss with respect to {u}, {self.n(dL_da)}.",
                 FULL,
             )
         else:
@@ -791,16 +856,19 @@ class Explainer:
         size = step.x.shape[0]
         said = Said(f"Gradients of {self.layer(i)}")
         summed = f", added up over the {size} samples of the batch" if size > 1 else ""
+        # Standard states the rule at the first layer and works one example per layer.
+        first_layer = self.first(beat, "gradients")
+        worked = size == 1 and total <= LIST_LIMIT
         self.say(
             said,
             f"Now the gradient of every weight into {self.layer(i)}: the delta of the unit it "
             f"feeds times the activation it carries{summed}.",
-            FULL,
+            FULL if first_layer or not worked else DETAIL,
         )
         edges = [(j, k) for j in range(units) for k in range(fan_in)]
         if total > LIST_LIMIT:
             edges = sorted(edges, key=lambda e: -abs(L.grad_W[e]))[:2]
-        if size == 1 and total <= LIST_LIMIT:
+        if worked:
             products = [
                 f"from {self.prev_name(i, k)} to {self.unit(i, j)}, {self.n(L.delta[0, j])} "
                 f"times {self.n(a_prev[0, k])} is {self.n(L.grad_W[j, k])}"
@@ -808,16 +876,15 @@ class Explainer:
             ]
             parts = "; ".join(products)
             self.say(said, f"{parts[0].upper()}{parts[1:]}.", DETAIL)
-            rest = [
-                f"from {self.prev_name(i, kk)} to {self.unit(i, jj)}, {self.n(L.grad_W[jj, kk])}"
-                for jj, kk in edges[1:]
-            ]
-            first = (
-                f"For the weight {products[0]}"
-                + (f". The others: {'; '.join(rest)}" if rest else "")
-                + "."
+            others = "; the others follow the same rule" if len(products) > 1 else ""
+            self.say(
+                said,
+                f"For the weight {products[0]}{others}."
+                if first_layer
+                else f"The gradients of {self.layer(i)} follow the same rule: for the weight "
+                f"{products[0]}.",
+                STANDARD,
             )
-            self.say(said, first, STANDARD)
         else:
             lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
             parts = join_words(
@@ -990,8 +1057,8 @@ class Explainer:
             f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
             for n, (jj, kk) in enumerate(edges[1:])
         ]
-        if others:
-            self.say(said, f"Likewise, {join_words(others)}.", FULL)
+        if others:  # the table on screen shows them; only the detailed level reads them
+            self.say(said, f"Likewise, {join_words(others)}.", DETAIL)
         self.say(
             said,
             f"{self.layer(i).capitalize()}: each weight moves against its gradient; "
@@ -999,9 +1066,14 @@ class Explainer:
             BRIEF,
         )
         if L.biases_updated:
-            self.say(said, "The biases move the same way, against their own gradients.", FULL)
+            self.say_once(
+                said,
+                "biases move",
+                "The biases move the same way, against their own gradients.",
+                FULL,
+            )
         else:
-            self.say(said, "The biases are not updated in this lecture.", FULL)
+            self.say_once(said, "biases fixed", "The biases are not updated in this lecture.", FULL)
         if name == "sgd":
             self.say_once(
                 said,
@@ -1065,16 +1137,18 @@ class Explainer:
             }.get(self.opt.get("name", "sgd"), "the learning rate times its own gradient")
             self.say(said, f"{count} weights changed, each by its own amount: {rule}.", FULL)
             if len(moved) > 1:
+                # Sizes, as the bars on screen show them (|w+ - w|); the sign becomes a word.
                 self.say(
                     said,
-                    f"The largest move is {self.edge(i1, j1, k1)}, by {self.n(big)}; the "
-                    f"smallest, {self.edge(i2, j2, k2)}, by {self.n(small)}.",
+                    f"The largest move is {self.edge(i1, j1, k1)}, {self._way(big)} by "
+                    f"{self.n(abs(big))}; the smallest, {self.edge(i2, j2, k2)}, "
+                    f"{self._way(small)} by {self.n(abs(small))}.",
                     FULL,
                 )
                 self.say(
                     said,
-                    f"Each weight moves by its own amount, from {self.n(big)} down to "
-                    f"{self.n(small)}.",
+                    f"Each weight moves by its own amount, from {self.n(abs(big))} for the "
+                    f"largest move down to {self.n(abs(small))}.",
                     BRIEF,
                 )
         still = total - len(moved)
@@ -1102,6 +1176,10 @@ class Explainer:
                 f"\\Delta {self.edge_tex(i, j, k)} = {self.v(step.layers[i].delta_W[j, k])}"
             )
         return said
+
+    @staticmethod
+    def _way(move: float) -> str:
+        return "down" if move < 0 else "up"
 
     def _still_reasons(self, step: Step) -> str:
         why: list[str] = []

@@ -140,11 +140,16 @@ def save_script(lines_with_timing: Iterable[TimedLine], path: str | Path) -> Pat
     return write_atomic(Path(path), json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
-def load_script(path: str | Path, beats: Sequence[Beat]) -> dict[str, str]:
+def load_script(
+    path: str | Path, beats: Sequence[Beat], trace: Trace | None = None
+) -> dict[str, str]:
     """The texts of an edited ``script.json``, by beat id, checked against this lecture's beats.
 
     Beats missing from the file keep their generated text; a beat id the lecture does not
-    have is an error (with the closest id), as is a file that is not a script.
+    have is an error (with the closest id), as is a file that is not a script. Given the
+    trace, a beat that another render of it has but this one leaves out (``--scenes``,
+    ``--steps``) is skipped, as for the config's overrides: a script written by the full
+    lecture then serves a render of a part of it.
     """
     path = Path(path)
     try:
@@ -168,7 +173,9 @@ def load_script(path: str | Path, beats: Sequence[Beat]) -> dict[str, str]:
         )
     known = [b.id for b in beats]
     known_set = set(known)
+    possible: set[str] | None = None
     texts: dict[str, str] = {}
+    seen: set[str] = set()
     for n, entry in enumerate(entries):
         where = f"{path}: lines[{n}]"
         if not isinstance(entry, dict):
@@ -178,11 +185,16 @@ def load_script(path: str | Path, beats: Sequence[Beat]) -> dict[str, str]:
             raise UserError(f"{where}.beat: expected a beat id (text), got {beat_id!r}")
         if not isinstance(text, str):
             raise UserError(f"{where}.text: expected a text, got {type(text).__name__}")
+        if beat_id in seen:
+            raise UserError(f"{where}.beat: beat {beat_id!r} appears twice")
+        seen.add(beat_id)
         if beat_id not in known_set:
+            if trace is not None:
+                possible = possible if possible is not None else possible_beat_ids(trace)
+                if beat_id in possible:
+                    continue  # in the lecture, not in this render
             raise UserError(
                 f"{where}.beat: no beat {beat_id!r} in this lecture" + _did_you_mean(beat_id, known)
             )
-        if beat_id in texts:
-            raise UserError(f"{where}.beat: beat {beat_id!r} appears twice")
         texts[beat_id] = text
     return texts
