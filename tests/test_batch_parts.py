@@ -1,18 +1,25 @@
-"""Small parts of the batch: curve words, variant phrases, the gallery's HTML, the logs."""
+"""Parts of the batch: curve words, variant phrases, the gallery HTML, the logs, and how a
+failing or dying render process is reported."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+from pathlib import Path
 
 from rich.console import Console
 
+from backprop_anim.batch import load_batch
 from backprop_anim.batch.compare import behaviour, describe
 from backprop_anim.batch.gallery import render_gallery
 from backprop_anim.batch.manifest import Manifest, VariantRecord
 from backprop_anim.batch.progress import LineReporter, RichReporter
+from backprop_anim.batch.runner import make_task
+from backprop_anim.batch.task import run_isolated
 from backprop_anim.numbers import fmt, spoken
 from backprop_anim.trace.model import NetworkInfo
 
+FIXTURES = Path(__file__).parent / "batch_fixtures"
 NET = NetworkInfo(
     input_names=["x1"],
     layer_names=["hidden", "output"],
@@ -137,3 +144,25 @@ def test_rich_display_has_a_row_per_running_variant_and_an_overall_bar() -> None
     assert display.progress.tasks[0].fields["phase"] == "1/2 done"
     display.end()
     assert "✓ one: final loss 0.5" in console.export_text()
+
+
+def test_a_render_error_fails_only_its_variant_with_the_renders_message(tmp_path: Path) -> None:
+    """In a fresh process: the render refuses a step the trace has no details for."""
+    batch = load_batch(FIXTURES / "sweep.yaml", render={"steps": [7]})
+    task = make_task(batch, batch.variants[0])
+    result = run_isolated(task, tmp_path / "staging")
+    assert result["status"] == "failed"
+    assert result["error"].startswith("step 7 is not traced in detail (detailed steps: 0)")
+    assert result["output_dir"] is None and result["timings"]["wall"] > 0
+
+
+def test_a_render_process_that_dies_is_reported_with_its_last_output(tmp_path: Path) -> None:
+    batch = load_batch(FIXTURES / "sweep.yaml")
+    task = make_task(batch, batch.variants[0])
+
+    def kill(proc: subprocess.Popen) -> None:
+        proc.kill()  # as if the machine ran out of memory
+
+    result = run_isolated(task, tmp_path / "staging", on_start=kill)
+    assert result["status"] == "failed"
+    assert result["error"].startswith("the render process exited with status -9 without a result")
