@@ -14,6 +14,7 @@ not leak settings into each other (batches also run each render in its own proce
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -90,6 +91,7 @@ def cached_train(loaded: LoadedConfig, use_cache: bool = True) -> Trace:
     digest = hashlib.sha256()
     digest.update(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode())
     digest.update(__version__.encode())
+    digest.update(code_fingerprint().encode())
     if cfg.data.csv is not None:
         csv_path = Path(cfg.data.csv.path)
         csv_path = csv_path if csv_path.is_absolute() else loaded.base_dir / csv_path
@@ -135,6 +137,18 @@ def _copy_sections(source: Path, folder: Path, timed: list[TimedBeat]) -> list[P
     return out
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the library and scene sources: a cached render is only reused by the same code."""
+    digest = hashlib.sha256()
+    roots = [Path(__file__).parent, Path(__file__).parent.parent / "scenes"]
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def render_key(trace: Trace, options: RenderOptions, narration, timed: list[TimedBeat]) -> str:
     """Everything that decides the output's bytes: trace, options, words, voice, versions."""
     import manim
@@ -151,7 +165,7 @@ def render_key(trace: Trace, options: RenderOptions, narration, timed: list[Time
         "lines": [[line.beat_id, line.text] for line in narration.lines],
         "voice": narration.describe(),
         "frames": [[tb.beat.id, tb.start_frame, tb.frames] for tb in timed],
-        "versions": [__version__, manim.__version__],
+        "versions": [__version__, manim.__version__, code_fingerprint()],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
