@@ -26,7 +26,7 @@ class UpdateBeats(BeatScene):
                 F.sup(F.var("v"), "+")
                 + F.lit("=")
                 + F.sym("mu")
-                + F.var("v")
+                + F.Expr(" v", " v")
                 + F.lit("+")
                 + g
                 + F.Expr(", quad ", r",\quad ")
@@ -35,6 +35,7 @@ class UpdateBeats(BeatScene):
                 + w
                 + F.lit("-")
                 + eta
+                + F.Expr(" ", " ")
                 + F.sup(F.var("v"), "+")
             )
         if opt["name"] == "adam":
@@ -44,6 +45,7 @@ class UpdateBeats(BeatScene):
                 + w
                 + F.lit("-")
                 + eta
+                + F.Expr(" ", " ")
                 + F.frac(
                     F.Expr("hat(m)", r"\hat m"),
                     F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
@@ -61,7 +63,8 @@ class UpdateBeats(BeatScene):
         layer = step.layers[i]
         name = trace.network.layer_names[i]
         intro = self.ensure_diagram(step)
-        header = self.set_header(f"Update · {name} · w⁺ = w − η · ∂L/∂w", "update")
+        rule = {"sgd": "w⁺ = w − η · ∂L/∂w", "momentum": "momentum", "adam": "Adam"}[opt["name"]]
+        header = self.set_header(f"Update · {name} · {rule}", "update")
         d = self.diagram
         assert d is not None
         eta = fmt(opt["learning_rate"], self.digits)
