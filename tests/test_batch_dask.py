@@ -155,7 +155,12 @@ def test_dask_local_cluster_and_real_workers_agree(
     )
 
 
-def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+def test_unreachable_scheduler_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backprop_anim.batch import dask_runner
+
+    monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "2s")  # the default waits 10 s
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
