@@ -43,8 +43,14 @@ lint: setup
 format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# Every lecture in configs/ at low quality: its steps in detail, then the overview of the
+# whole training (renders/<name>/). The sweeps in configs/sweeps/ are run with `batch`.
+LECTURE_SCENES := title,forward,loss,backward,update,summary,overview
+
 lectures: setup
-	for c in configs/*.yaml; do $(BIN)/backprop-anim render $$c -q l || exit 1; done
+	for c in configs/*.yaml; do \
+	  $(BIN)/backprop-anim render $$c -q l --scenes $(LECTURE_SCENES) || exit 1; \
+	done
 
 bench: setup
 	$(BIN)/python benchmarks/engine_bench.py

@@ -98,7 +98,13 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
     beats: list[Beat] = []
     if "title" in scenes:
         beats.append(Beat("title", "title", "title", step=steps[0]))
-    if "overview" in scenes:
+    # The overview opens the lecture (after the title), or closes it when --scenes names
+    # it after a scene of the steps (forward,...,summary,overview).
+    order = list(options.scenes)
+    closing = "overview" in scenes and any(
+        s not in ("title", "overview") for s in order[: order.index("overview")]
+    )
+    if "overview" in scenes and not closing:
         beats.append(Beat("overview", "overview", "overview"))
     for k in steps:
         p = f"s{k}"
@@ -145,4 +151,6 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
             beats.append(Beat(f"{p}.update.ranking", "update", "update_ranking", k))
         if "summary" in scenes:
             beats.append(Beat(f"{p}.summary", "summary", "summary", k))
+    if closing:
+        beats.append(Beat("overview", "overview", "overview"))
     return beats

@@ -5,13 +5,16 @@ from __future__ import annotations
 from .backward import BackwardBeats
 from .forward import ForwardBeats
 from .loss import LossBeats
+from .overview import OverviewBeats
 from .summary import SummaryBeats
 from .title import TitleBeats
 from .update import UpdateBeats
 
 
-class Lecture(TitleBeats, ForwardBeats, LossBeats, BackwardBeats, UpdateBeats, SummaryBeats):
-    """Title, forward, loss, backward, update and summary, in the storyboard's order."""
+class Lecture(
+    TitleBeats, OverviewBeats, ForwardBeats, LossBeats, BackwardBeats, UpdateBeats, SummaryBeats
+):
+    """Title, overview, forward, loss, backward, update and summary, in the storyboard's order."""
 
 
 class TitleScene(Lecture):

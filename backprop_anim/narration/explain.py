@@ -321,8 +321,16 @@ class Explainer:
         said = Said("Overview of the training")
         total = len(s.loss)
         first, last = s.snapshots[0], s.snapshots[-1]
+        ids = [b.id for b in self.beats if b.kind != "title"]
+        opening = not ids or ids[0] == beat.id
         self.say(
-            said, f"Before we zoom in, here is the whole training: {plural(total, 'step')}.", FULL
+            said,
+            (
+                f"Before we zoom in, here is the whole training: {plural(total, 'step')}."
+                if opening
+                else f"Now the whole training: {plural(total, 'step')}."
+            ),
+            FULL,
         )
         self.say(
             said,
@@ -341,6 +349,7 @@ class Explainer:
                 f"{self.n(s.loss[-1])} at the last.",
                 DETAIL,
             )
+        self._overview_picture(said)
         if self.trace.config.get("training", {}).get("update") == "random_layer":
             self.say(
                 said,
@@ -348,6 +357,15 @@ class Explainer:
                 "weights for that step.",
                 FULL,
             )
+            if s.gradient_evaluations:
+                self.say(
+                    said,
+                    f"Yet every backward pass computed the gradients of all "
+                    f"{plural(len(self.names), 'layer')}, {self.n(s.gradient_evaluations[-1])} "
+                    "layer gradients in all: the chain rule gives every gradient in one pass, "
+                    "so updating one layer at a time throws most of that work away.",
+                    FULL,
+                )
         if self.trace.diverged:
             self.say(
                 said,
@@ -356,6 +374,84 @@ class Explainer:
             )
         said.formulas.append(rf"L_{{\text{{data}}}}: {self.v(first.loss)} \to {self.v(last.loss)}")
         return said
+
+    def _overview_picture(self, said: Said) -> None:
+        """What the overview's picture of the data shows (backprop_anim.overview draws it)."""
+        from .. import overview as ov
+
+        trace = self.trace
+        s = trace.summary
+        first, last = s.snapshots[0], s.snapshots[-1]
+        view = ov.view_of(trace)
+        n_layers = len(self.names)
+        if view == "boundary":
+            self.say(
+                said,
+                "The coloured background is the network's answer at every point of the plane, "
+                "and the light line is the boundary between the classes.",
+                FULL,
+            )
+            if n_layers > 1 and last.accuracy is not None and last.accuracy >= ov.SEPARATES:
+                self.say(
+                    said,
+                    "The boundary now separates the classes. It can bend because of the hidden "
+                    "layer: a single neuron on its own can only draw a straight line.",
+                    FULL,
+                )
+        elif view == "fit":
+            self.say(
+                said,
+                "The curve is the network's output for every input, drawn over the data.",
+                FULL,
+            )
+            outside = ov.targets_out_of_reach(trace)
+            act = self.acts[-1]
+            if outside > 0:
+                self.say(
+                    said,
+                    f"But {act.spoken} output can only produce values in a fixed range, and "
+                    f"{self.n(100 * outside)} percent of the targets lie outside it: no amount "
+                    "of training reaches them. Scale the targets into that range, or use a "
+                    "linear output.",
+                )
+            elif trace.data.get("scaling"):
+                lo, hi = trace.data["scaling"]["range"]
+                self.say(
+                    said,
+                    f"The targets were scaled to lie between {self.n(lo)} and {self.n(hi)}, "
+                    f"inside what {act.spoken} can produce; the picture shows them in their own "
+                    "units again.",
+                    FULL,
+                )
+        elif view == "weight":
+            lr = self.opt.get("learning_rate")
+            w0, w1 = float(first.W[0][0, 0]), float(last.W[0][0, 0])
+            self.say(
+                said,
+                "The curve is the loss as a function of the weight, everything else held "
+                "fixed. The tangent at the current weight has the slope that backpropagation "
+                "computes, and each update moves the weight against that slope, by the "
+                f"learning rate, {self.n(lr)}, times the slope.",
+                FULL,
+            )
+            self.say(
+                said,
+                f"The slope was {self.n(ov.weight_slope(trace, first))} at the start, and the "
+                f"weight went from {self.n(w0)} to {self.n(w1)}.",
+            )
+        for i in ov.histogram_layers(trace):
+            act = self.acts[i]
+            if ov.saturating_z(act.name) is None or i >= len(first.saturation):
+                continue
+            before, after = first.saturation[i], last.saturation[i]
+            if before >= ov.SATURATED_AT_START:
+                self.say(
+                    said,
+                    f"Before training, {self.n(100 * before)} percent of {self.layer(i)}'s "
+                    f"outputs were saturated, close to the limits of {act.spoken}, where its "
+                    "slope is almost zero and little gradient gets through; after training, "
+                    f"{self.n(100 * after)} percent.",
+                )
 
     # -- forward -------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ def sym(name: str) -> Expr:
         "beta2": ("beta_2", r"\beta_2"),
         "epsilon": ("epsilon", r"\epsilon"),
         "partial": ("partial ", r"\partial "),
-        "sum": ("sum", r"\sum"),
+        "sum": ("sum ", r"\sum "),  # a space: "sum e^z" must not read as "sume"
         "dot": (" dot ", r" \cdot "),
         "times": (" times ", r" \times "),
         "odot": (" dot.o ", r" \odot "),

@@ -207,13 +207,16 @@ class NetworkDiagram(Group):
         still: list[np.ndarray] | None = None,
         color_by_layer: dict[int, str] | None = None,
         alpha_by_layer: dict[int, float] | None = None,
+        scale: float | None = None,
     ) -> ImageMobject:
         """Paint every drawn edge into one image.
 
         Colour is the sign of the value and width its size; ``still`` masks draw
         weights that do not move dashed grey; ``color_by_layer`` paints a layer in one
         colour (e.g. gradients, scaled by that layer's largest value) and
-        ``alpha_by_layer`` dims layers that are not being discussed.
+        ``alpha_by_layer`` dims layers that are not being discussed. ``scale`` is the
+        |w| drawn at full width (default: the largest here); pictures of one network at
+        several times share one, so that growing weights are seen to grow.
         """
         color_by_layer = color_by_layer or {}
         alpha_by_layer = alpha_by_layer or {}
@@ -225,7 +228,7 @@ class NetworkDiagram(Group):
         ctx = cairo.Context(surface)
         ctx.set_line_cap(cairo.LINE_CAP_ROUND)
         plain = [W for i, W in enumerate(weights) if i not in color_by_layer and W.size]
-        scale_w = max((float(np.abs(W).max()) for W in plain), default=1.0) or 1.0
+        scale_w = scale or max((float(np.abs(W).max()) for W in plain), default=1.0) or 1.0
         line_px = max(1.0, ppu / 60.0)
         for layer, W in enumerate(weights):
             fixed = color_by_layer.get(layer)
