@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from narration_fixtures import spoken_numbers
 
 from backprop_anim import load_config, train
 from backprop_anim import overview as ov
@@ -285,3 +286,34 @@ def test_the_readme_quotes_the_lectures_own_numbers():
     ]
     for phrase in quoted:
         assert phrase in text, phrase
+
+
+def _overview_values(trace: Trace) -> list[float]:
+    """Every trace value the overview narration may speak (and the counts it says)."""
+    s = trace.summary
+    first, last = s.snapshots[0], s.snapshots[-1]
+    values = [len(s.loss), first.loss, last.loss, last.step, s.loss[0], s.loss[-1]]
+    values += [100 * a for a in (first.accuracy, last.accuracy) if a is not None]
+    values += [100 * v for v in (*first.saturation, *last.saturation)]
+    values += [len(trace.network.layer_names), s.gradient_evaluations[-1]]
+    values += [100 * ov.targets_out_of_reach(trace)]
+    if trace.data.get("scaling"):
+        values += trace.data["scaling"]["range"]
+    if ov.view_of(trace) == "weight":
+        values += [trace.network.optimizer["learning_rate"], ov.weight_slope(trace, first)]
+        values += [float(first.W[0][0, 0]), float(last.W[0][0, 0])]
+    return values
+
+
+@pytest.mark.parametrize("level", ["brief", "standard", "detailed"])
+def test_every_number_in_every_overview_narration_is_a_trace_value(level):
+    runs = [lecture(p.stem) for p in CONFIGS]
+    runs += [variants("regression-output")["sigmoid-scaled"]]
+    checked = 0
+    for trace in runs:
+        allowed = {float(fmt(v)) for v in _overview_values(trace)}
+        text = overview_text(trace, level)
+        for number in spoken_numbers(text):
+            assert number in allowed, (trace.config["name"], number, text)
+            checked += 1
+    assert checked > 20
