@@ -43,13 +43,19 @@ lint: setup
 format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
-# Every lecture in configs/ at low quality: its steps in detail, then the overview of the
-# whole training (renders/<name>/). The sweeps in configs/sweeps/ are run with `batch`.
+# Every lecture in configs/ at low quality (renders/<name>/): a step in detail, then the
+# overview of the whole training. Lectures whose question is about the whole training
+# show the overview only. The sweeps in configs/sweeps/ are run with `batch --compare`.
 LECTURE_SCENES := title,forward,loss,backward,update,summary,overview
+OVERVIEW_LECTURES := regression-output tanh-saturation one-layer-at-a-time optimizers
 
 lectures: setup
 	for c in configs/*.yaml; do \
-	  $(BIN)/backprop-anim render $$c -q l --scenes $(LECTURE_SCENES) || exit 1; \
+	  case " $(OVERVIEW_LECTURES) " in \
+	    *" $$(basename $$c .yaml) "*) scenes=title,overview ;; \
+	    *) scenes=$(LECTURE_SCENES) ;; \
+	  esac; \
+	  $(BIN)/backprop-anim render $$c -q l --scenes $$scenes || exit 1; \
 	done
 
 bench: setup
