@@ -318,7 +318,7 @@ class OverviewBeats(BeatScene):
             name = self.text(f"class {c}", font_size=20)
             rows.add(VGroup(swatch, name).arrange(RIGHT, buff=0.15))
         note = self._lines(
-            ["colour: the network's", "answer at each point;", "light line: its boundary"]
+            ["colour: the network's", "answer at each point;", "thin line: its boundary"]
         )
         return self._legend_at(VGroup(*rows, note).arrange(DOWN, buff=0.2, aligned_edge=LEFT))
 

@@ -388,7 +388,7 @@ class Explainer:
             self.say(
                 said,
                 "The coloured background is the network's answer at every point of the plane, "
-                "and the light line is the boundary between the classes.",
+                "and the thin line is the boundary between the classes.",
                 FULL,
             )
             if n_layers > 1 and last.accuracy is not None and last.accuracy >= ov.SEPARATES:

@@ -221,8 +221,8 @@ def heat_map(
     scores: np.ndarray, region: Region, theme: Theme, overlay: np.ndarray | None = None
 ) -> ImageMobject:
     """Class scores ``[rows][cols][classes]`` as one image: each cell tinted toward its
-    most likely class by how sure the network is, the boundary drawn as a light line,
-    and ``overlay`` (an RGBA array of the same size, e.g. the data points) on top.
+    most likely class by how sure the network is, the boundary a thin line in the text
+    colour, and ``overlay`` (an RGBA array of the same size, e.g. the data points) on top.
 
     One image per keyframe with the points baked in: the video shows one picture where
     a heat map under separate points would cost two per frame.
