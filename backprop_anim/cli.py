@@ -7,6 +7,7 @@ and exits with status 2; no traceback reaches the user.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -19,10 +20,16 @@ from .options import DEFAULT_SCENES, SCENES, RenderOptions
 from .summary import describe_config, describe_trace
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 class CliGroup(click.Group):
     """Turns user errors into one clear message and exit status 2."""
 
     def invoke(self, ctx: click.Context):
+        # A terminated run (SIGTERM) cleans up like Ctrl-C: temporary folders are removed.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             return super().invoke(ctx)
         except (UserError, DivergenceError) as exc:

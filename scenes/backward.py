@@ -331,7 +331,11 @@ class BackwardBeats(BeatScene):
                 "those weights do not move"
             )
         else:
-            text = f"all {total} gradients are non-zero, each of its own size"
+            text = (
+                "its one gradient is non-zero"
+                if total == 1
+                else f"all {total} gradients are non-zero, each of its own size"
+            )
         note = self.paragraph(text, font_size=20, color=t.frozen if n_zero else t.muted)
         if batch > 1:
             note2 = self.text(f"summed over the batch of {batch}", font_size=20, color=t.muted)

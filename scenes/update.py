@@ -109,7 +109,11 @@ class UpdateBeats(BeatScene):
             text = (
                 f"{moved} of {dw.size} weights move, each by its own amount"
                 if moved < dw.size
-                else f"all {dw.size} weights move, each by its own amount"
+                else (
+                    "its one weight moves"
+                    if dw.size == 1
+                    else f"all {dw.size} weights move, each by its own amount"
+                )
             )
             if not layer.biases_updated:
                 text += "; biases stay (update_biases: false)"
@@ -175,7 +179,11 @@ class UpdateBeats(BeatScene):
         summary = (
             f"{len(entries) - n_zero} of {len(entries)} weights moved; {n_zero} did not"
             if n_zero
-            else f"all {len(entries)} weights moved, by different amounts"
+            else (
+                "the one weight moved"
+                if len(entries) == 1
+                else f"all {len(entries)} weights moved, by different amounts"
+            )
         )
         note = self.paragraph(summary, font_size=20, color=t.muted)
         panel = self.column_stack([title, bars, note])
