@@ -11,6 +11,7 @@ webm. WAV files are 16-bit PCM, read and written with the standard library.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from ..trace.model import write_atomic
 
 TARGET_LUFS = -16.0
 PEAK_LIMIT_DBFS = -1.0
@@ -50,23 +53,15 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
-    """Write mono 16-bit PCM atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write mono 16-bit PCM atomically (built in memory, then ``write_atomic``)."""
     pcm = np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype("<i2")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh, wave.open(fh, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(int(sample_rate))
-            wav.writeframes(pcm.tobytes())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(int(sample_rate))
+        wav.writeframes(pcm.tobytes())
+    return write_atomic(Path(path), buffer.getvalue())
 
 
 def wav_seconds(path: str | Path) -> float:
