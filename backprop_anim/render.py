@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -77,19 +78,28 @@ def obtain_trace(
     return cached_train(load_config(path, overrides))
 
 
+# Config sections that change what a lecture shows or says, never what training does.
+PRESENTATION_FIELDS = ("name", "title", "description", "narration")
+
+
 def cached_train(loaded: LoadedConfig, use_cache: bool = True) -> Trace:
     """Train, or reuse the trace of an identical earlier training (same config and data).
 
-    Changing only how a lecture is shown (pace, scenes, narration text) then never
-    re-runs training. The key covers the normalized config, the bytes of a CSV data
-    file, and the package version.
+    Changing only how a lecture is shown (pace, scenes, narration text, title) then
+    never re-runs training. The key covers the normalized config without its
+    presentation fields, the bytes of a CSV data file, and the package and code
+    versions.
     """
     from . import __version__
     from .engine.trainer import train
 
     cfg = loaded.config
+    settings = cfg.model_dump(mode="json")
+    # Names, titles and narration shape the lecture, not the training: left out of the
+    # key, and taken from the current config when a trace is reused.
+    shown = {key: settings.pop(key) for key in PRESENTATION_FIELDS if key in settings}
     digest = hashlib.sha256()
-    digest.update(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
     digest.update(__version__.encode())
     digest.update(code_fingerprint().encode())
     if cfg.data.csv is not None:
@@ -100,9 +110,12 @@ def cached_train(loaded: LoadedConfig, use_cache: bool = True) -> Trace:
     path = cache_dir() / "traces" / f"{digest.hexdigest()[:32]}.json"
     if use_cache and path.is_file():
         try:
-            return load_trace(path)
+            trace = load_trace(path)
         except UserError:
             path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt
+        else:
+            trace.config.update(shown)
+            return trace
     trace = train(loaded)
     trace.save(path)
     return trace
@@ -226,8 +239,20 @@ def _run_manim(
     media_dir: Path,
     on_beat: Callable[[int, int, TimedBeat], None] | None,
     burn_captions: list,
+    *,
+    plain_manim: bool | None = None,
 ) -> tuple[Path, LecturePlan]:
+    """Run Manim once for the whole lecture; return the silent movie and the filled plan.
+
+    ``plain_manim`` (default: the environment variable ``BACKPROP_ANIM_PLAIN_MANIM``)
+    renders with Manim's stock writer, camera and redraw rules: the reference the
+    equivalence tests and benchmarks compare with, and a way out should a Manim upgrade
+    break the faster path.
+    """
     from manim import tempconfig
+
+    if plain_manim is None:
+        plain_manim = os.environ.get("BACKPROP_ANIM_PLAIN_MANIM", "") not in ("", "0")
 
     from scenes.base import LecturePlan
     from scenes.lecture import Lecture
@@ -263,9 +288,23 @@ def _run_manim(
         fps=options.frame_rate,
         on_beat=on_beat,
         burn_captions=burn_captions,
+        plain_manim=plain_manim,
     )
     with tempconfig(settings):
-        scene = Lecture(plan)
+        if plain_manim:
+            scene = Lecture(plan)
+        else:
+            # One encoder for the whole video and a camera that keeps the transformed
+            # edge image: the same frames, without Manim's per-play waste (see
+            # backprop_anim/visual/renderer.py and benchmarks/README.md).
+            from manim.renderer.cairo_renderer import CairoRenderer
+
+            from .visual.renderer import CachingCamera, StreamingFileWriter
+
+            renderer = CairoRenderer(
+                file_writer_class=StreamingFileWriter, camera_class=CachingCamera
+            )
+            scene = Lecture(plan, renderer=renderer)
         scene.render(preview=options.preview)
         writer = scene.renderer.file_writer
         movie = Path(writer.movie_file_path)
@@ -282,6 +321,8 @@ def render(
     on_beat: Callable[[int, int, TimedBeat], None] | None = None,
 ) -> RenderResult:
     """Render one lecture; return where the files are. Raises UserError on bad input."""
+    from PIL import Image
+
     from . import __version__
     from .media import extract_frames, storyboard_sheet, video_info
 
@@ -342,7 +383,11 @@ def render(
         if narration.lines:
             files += narration.write(tmp, name, starts, cues, subtitles=not burn)
         wanted = [still_frames.get(tb.beat.id, tb.start_frame + tb.frames - 1) for tb in timed]
-        frames = extract_frames(video, wanted)
+        if all(tb.beat.id in plan.still_images for tb in timed):
+            # Taken from the camera while rendering: no need to decode the whole video.
+            frames = [Image.open(io.BytesIO(plan.still_images[tb.beat.id])) for tb in timed]
+        else:
+            frames = extract_frames(video, wanted)
         stills: dict[str, Path] = {}
         if options.stills:
             (tmp / "stills").mkdir()

@@ -9,9 +9,10 @@ them into the beat's frames: no scene holds a run time of its own.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +31,10 @@ from manim import (
     SVGMobject,
     VGroup,
     VMobject,
+    Wait,
     config,
 )
+from PIL import Image
 
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import Beat
@@ -40,6 +43,7 @@ from backprop_anim.trace.model import Step, Trace
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
 from backprop_anim.visual.panels import Label, formula, paragraph
+from backprop_anim.visual.renderer import CachingCamera, lighter, split_moving_static
 from backprop_anim.visual.theme import Theme
 
 # Layout of the 16:9 frame (Manim units; the frame is about 14.2 x 8).
@@ -68,6 +72,9 @@ class LecturePlan:
     burn_captions: list[Cue] = field(default_factory=list)
     on_beat: Callable[[int, int, TimedBeat], None] | None = None  # progress reporting
     still_frames: dict[str, int] = field(default_factory=dict)  # beat id -> frame index
+    # Beat id -> that frame as PNG bytes, taken from the camera as it was written (no
+    # decoding of the finished video, no compression artefacts).
+    still_images: dict[str, bytes] = field(default_factory=dict)
     # What each beat writes on screen (formula sources and labels), for render.json:
     # tests check every number against the trace, and other tools can index it.
     screen_text: dict[str, list[str]] = field(default_factory=dict)
@@ -75,6 +82,9 @@ class LecturePlan:
     layout: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     mobject_counts: dict[str, int] = field(default_factory=dict)  # beat id -> peak family size
     sections_dir: Path | None = None  # where Manim wrote one clip per beat (--sections)
+    # Draw with Manim's own rules only (no lighter fades, everything after the first
+    # moving object redrawn): the reference that tests compare the fast path with.
+    plain_manim: bool = False
 
 
 class BeatScene(Scene):
@@ -97,6 +107,7 @@ class BeatScene(Scene):
         # Per layer of the current step: weights whose gradient is exactly zero.
         self.not_moving: dict[int, np.ndarray] = {}
         self._frames_left = 0
+        self._still: np.ndarray | None = None  # the last held frame of the current beat
         super().__init__(**kwargs)
 
     # --- storyboard ---------------------------------------------------------------
@@ -143,17 +154,36 @@ class BeatScene(Scene):
             # A held frame cannot change, so a hold is cut where a burned caption changes.
             for frames in self._caption_spans(n):
                 self._update_caption()
-                self.wait((frames + 0.5) / fps, frozen_frame=True)
+                hold = Wait((frames + 0.5) / fps, frozen_frame=True)
+                self.play(hold)
+                # Manim leaves a wait's empty mobject on stage; over a long lecture they
+                # would pile up in every list the renderer walks.
+                self.remove(hold.mobject)
                 self._frames_left -= frames
             # The held frame is the beat's still: everything is on screen, nothing moves.
             assert self.current is not None
             done = self.current.frames - self._frames_left
             self.plan.still_frames[self.current.beat.id] = self.current.start_frame + done - 1
+            self._still = self.renderer.get_frame()
         else:
             self._update_caption()
-            group = anims if isinstance(anims, Sequence) else [anims]
+            group = list(anims) if isinstance(anims, Sequence) else [anims]
+            if not self.plan.plain_manim:
+                images = isinstance(self.renderer.camera, CachingCamera)
+                group = [lighter(a, images=images) for a in group]
             self.play(*group, run_time=(n - 0.5) / fps)
             self._frames_left -= n
+
+    def get_moving_and_static_mobjects(
+        self, animations: Iterable[Animation]
+    ) -> tuple[list[Mobject], list[Mobject]]:
+        """Redraw per frame only what moves and what overlaps it (see split_moving_static)."""
+        animations = list(animations)
+        if not self.plan.plain_manim:
+            split = split_moving_static(self, animations)
+            if split is not None:
+                return split
+        return super().get_moving_and_static_mobjects(animations)
 
     def count_drawn_objects(self) -> int:
         """Objects on stage, a text or formula counting once (not glyph by glyph)."""
@@ -170,6 +200,18 @@ class BeatScene(Scene):
         """Spend the beat's remaining frames (a held frame), so every beat is exact."""
         if self._frames_left > 0:
             self._play_frames(None, self._frames_left)
+        self._keep_still()
+
+    def _keep_still(self) -> None:
+        """The beat's still (its last held frame, else its last frame) as PNG bytes."""
+        assert self.current is not None
+        pixels = self._still if self._still is not None else self.renderer.get_frame()
+        self._still = None
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(pixels[:, :, :3])).save(
+            buffer, format="png", compress_level=1
+        )
+        self.plan.still_images[self.current.beat.id] = buffer.getvalue()
 
     def beat_time(self) -> float:
         """Seconds from the start of the video to now, as frames counted."""

@@ -7,6 +7,7 @@ theme passed in.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,7 @@ from manim import (
     Text,
     VGroup,
     VMobject,
+    config,
 )
 
 from ..engine.activations import get_activation
@@ -42,9 +44,11 @@ def formula(expr: Expr, theme: Theme, *, tex: bool = False, font_size: float = 3
         latex = expr.latex
         if "&" in latex:
             latex = r"\begin{aligned}" + latex + r"\end{aligned}"
-        mob = MathTex(latex, font_size=font_size, color=theme.text)
+        mob = MathTex(latex, font_size=font_size, color=theme.text, use_svg_cache=False)
     else:
-        mob = MathTypst(expr.typst, font_size=font_size, color=theme.text)
+        # No SVG cache: it would deep-copy each formula (glyph paths and all) and keep
+        # that copy for the rest of the render; a lecture rarely shows one twice.
+        mob = MathTypst(expr.typst, font_size=font_size, color=theme.text, use_svg_cache=False)
         _thicken_fraction_bars(mob)
     return lighten(mob)
 
@@ -73,13 +77,41 @@ def lighten(mob: Mobject) -> Mobject:
     return mob
 
 
+# Labels made recently, by text and style: a lecture writes the same words again and
+# again (the phase bar on every beat, table headers, axis names), and typesetting a text
+# (Pango to SVG, SVG parsed to shapes) costs twenty times a copy of one already made.
+_RECENT_LABELS: OrderedDict[tuple, Text] = OrderedDict()
+RECENT_LABELS_KEPT = 512
+
+
+def _label_key(text: str, kwargs: dict) -> tuple | None:
+    plain = (str, int, float, bool, type(None))
+    if not all(isinstance(v, plain) for v in kwargs.values()):
+        return None  # colours as objects, gradients...: typeset every time
+    return (text, config.renderer, tuple(sorted(kwargs.items())))
+
+
 class Label(Text):
-    """``Text`` in the lecture font, without the parsed SVG paths (see :func:`lighten`)."""
+    """``Text`` in the lecture font, without the parsed SVG paths (see :func:`lighten`).
+
+    A label with the same text and style as a recent one is a copy of it (the same
+    shapes, so the same pixels), not typeset again.
+    """
 
     def __init__(self, text: str, **kwargs) -> None:
         kwargs.setdefault("font", FONT)
+        key = _label_key(text, kwargs)
+        made = _RECENT_LABELS.get(key) if key is not None else None
+        if made is not None:
+            _RECENT_LABELS.move_to_end(key)
+            self.__dict__.update(made.copy().__dict__)
+            return
         super().__init__(text, **kwargs)
         lighten(self)
+        if key is not None:
+            _RECENT_LABELS[key] = self.copy()
+            if len(_RECENT_LABELS) > RECENT_LABELS_KEPT:
+                _RECENT_LABELS.popitem(last=False)
 
 
 def fit(mob: Mobject, width: float, height: float | None = None) -> Mobject:
