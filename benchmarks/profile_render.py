@@ -4,8 +4,8 @@ Writes a text report (Manim's frames shown, since that is where the time is) and
 saved session that can be re-opened with other display options:
 
     .venv/bin/python benchmarks/profile_render.py configs/textbook-2-2-2.yaml -q m
-    .venv/bin/python -m pyinstrument --load benchmarks/out/profile-textbook-2-2-2-m.pyisession \
-        --show-all -r text
+    .venv/bin/python -m pyinstrument --show-all -r text \
+        --load benchmarks/out/profile-textbook-2-2-2-m.pyisession
 
 The render always runs uncached (no whole-render cache, fresh Manim media folder), with
 narration off so the video has the beats' natural lengths.
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("-q", "--quality", default="m")
     parser.add_argument("--scenes", default=None, help="comma-separated scene names")
     parser.add_argument("--pace", type=float, default=1.0)
-    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--out", type=Path, default=HERE / "out")  # git-ignored
     args = parser.parse_args()
 
     args.out.mkdir(parents=True, exist_ok=True)
