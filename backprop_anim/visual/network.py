@@ -15,6 +15,8 @@ the network's layer i.
 from __future__ import annotations
 
 import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cairo
@@ -62,6 +64,65 @@ def drawn_units(n: int, max_units: int, focus: list[int]) -> list[int]:
     keep = max(1, (max_units - len(focus)) // 2)
     chosen = set(range(keep)) | set(range(n - keep, n)) | set(focus)
     return sorted(chosen)
+
+
+# One edge as Cairo draws it: red, green, blue, alpha, width (px), dashed, x0, y0, x1, y1.
+_Stroke = tuple[float, float, float, float, float, bool, float, float, float, float]
+
+# Below this many edges one thread paints them all: starting threads and compositing
+# their images would cost more than it saves.
+PARALLEL_EDGES = 2000
+
+
+def _paint_chunk(
+    strokes: list[_Stroke], w_px: int, h_px: int, line_px: float
+) -> cairo.ImageSurface:
+    """Stroke ``strokes`` in order onto a new transparent surface (premultiplied ARGB)."""
+    surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, w_px, h_px)
+    ctx = cairo.Context(surface)
+    ctx.set_line_cap(cairo.LINE_CAP_ROUND)
+    dashes = [6 * line_px, 5 * line_px]
+    for red, green, blue, alpha, width, dash, x0, y0, x1, y1 in strokes:
+        ctx.set_source_rgba(red, green, blue, alpha)
+        ctx.set_line_width(width)
+        ctx.set_dash(dashes if dash else [])
+        ctx.move_to(x0, y0)
+        ctx.line_to(x1, y1)
+        ctx.stroke()
+    surface.flush()
+    return surface
+
+
+def _paint_strokes(strokes: list[_Stroke], w_px: int, h_px: int, line_px: float) -> np.ndarray:
+    """Premultiplied BGRA pixels of ``strokes`` drawn in order, on every core.
+
+    Cairo strokes one edge at a time (about 30 microseconds per edge at 720p) and
+    releases the GIL while it does, so a large picture is cut into consecutive runs of
+    edges painted on separate surfaces in parallel, then composited in drawing order
+    (OVER is associative): 10,000 edges in 0.18 s instead of 0.29 s on two cores. The
+    extra compositing step rounds differently from drawing onto one surface: one pixel
+    in a thousand differs by more than a level, by up to four levels of 255
+    (tests/test_network_diagram.py checks the bound).
+    """
+    workers = min(len(os.sched_getaffinity(0)), 4, max(1, len(strokes) // PARALLEL_EDGES))
+    if workers == 1:
+        surfaces = [_paint_chunk(strokes, w_px, h_px, line_px)]
+    else:
+        cuts = np.linspace(0, len(strokes), workers + 1).astype(int)
+        with ThreadPoolExecutor(workers) as pool:
+            surfaces = list(
+                pool.map(
+                    lambda ab: _paint_chunk(strokes[ab[0] : ab[1]], w_px, h_px, line_px),
+                    itertools.pairwise(cuts),
+                )
+            )
+        ctx = cairo.Context(surfaces[0])
+        for later in surfaces[1:]:
+            ctx.set_source_surface(later)
+            ctx.paint()
+        surfaces[0].flush()
+    data = surfaces[0].get_data()
+    return np.ndarray((h_px, w_px, 4), dtype=np.uint8, buffer=data).copy()
 
 
 class NetworkDiagram(Group):
@@ -224,12 +285,10 @@ class NetworkDiagram(Group):
         ppu = self.px_per_unit
         w_px = max(2, round(reg.width * ppu))
         h_px = max(2, round(reg.height * ppu))
-        surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, w_px, h_px)
-        ctx = cairo.Context(surface)
-        ctx.set_line_cap(cairo.LINE_CAP_ROUND)
         plain = [W for i, W in enumerate(weights) if i not in color_by_layer and W.size]
         scale_w = scale or max((float(np.abs(W).max()) for W in plain), default=1.0) or 1.0
         line_px = max(1.0, ppu / 60.0)
+        strokes: list[_Stroke] = []
         for layer, W in enumerate(weights):
             fixed = color_by_layer.get(layer)
             scale = (float(np.abs(W).max()) or 1.0) if fixed else scale_w
@@ -249,15 +308,19 @@ class NetworkDiagram(Group):
                         color = fixed or self.theme.weight_color(w)
                         width = 0.6 + 4.4 * min(1.0, abs(w) / scale)
                         dash = False
-                    red, green, blue = (v / 255 for v in rgb(color))
-                    ctx.set_source_rgba(red, green, blue, alpha)
-                    ctx.set_line_width(width * line_px)
-                    ctx.set_dash([6 * line_px, 5 * line_px] if dash else [])
-                    ctx.move_to((a[0] - reg.left) * ppu, (reg.top - a[1]) * ppu)
-                    ctx.line_to((b[0] - reg.left) * ppu, (reg.top - b[1]) * ppu)
-                    ctx.stroke()
-        surface.flush()
-        bgra = np.ndarray((h_px, w_px, 4), dtype=np.uint8, buffer=surface.get_data()).copy()
+                    strokes.append(
+                        (
+                            *(v / 255 for v in rgb(color)),
+                            alpha,
+                            width * line_px,
+                            dash,
+                            (a[0] - reg.left) * ppu,
+                            (reg.top - a[1]) * ppu,
+                            (b[0] - reg.left) * ppu,
+                            (reg.top - b[1]) * ppu,
+                        )
+                    )
+        bgra = _paint_strokes(strokes, w_px, h_px, line_px)
         rgba = bgra[:, :, [2, 1, 0, 3]]
         alpha = rgba[:, :, 3:4].astype(np.float32)
         with np.errstate(invalid="ignore", divide="ignore"):
