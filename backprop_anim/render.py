@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config.loader import LoadedConfig, load_config
 from .errors import DivergenceError, UserError
@@ -49,7 +49,7 @@ class RenderResult:
     video: Path
     files: list[Path]
     duration: float  # seconds of video
-    final_loss: float
+    final_loss: float  # on the data set after training (Summary.final_loss); nan if none
     timings: dict[str, float] = field(default_factory=dict)
     diverged: dict | None = None
 
@@ -232,6 +232,47 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def manim_settings(
+    options: RenderOptions,
+    media_dir: Path,
+    output_file: str,
+    *,
+    sections: bool = False,
+    preview: bool = False,
+    video_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Manim's configuration for one video of ``options`` (lectures and comparisons).
+
+    ``video_dir``: where Manim writes the movie (and sections), default under
+    ``media_dir``.
+
+    Set once here and applied with ``tempconfig``, so Manim's global config is changed
+    in one place and restored afterwards.
+    """
+    width, height = options.resolution
+    placed = {"video_dir": str(video_dir)} if video_dir is not None else {}
+    return placed | {
+        "quality": QUALITIES[options.quality][0],
+        "pixel_width": width,
+        "pixel_height": height,
+        "frame_rate": options.frame_rate,
+        "media_dir": str(media_dir),
+        "output_file": output_file,
+        "format": options.format,
+        "transparent": options.transparent or options.format == "mov",
+        # Manim's partial-movie cache hashes every mobject of every play call: it cost
+        # half of the render time. Re-renders are cached whole instead (see cache_key).
+        "disable_caching": True,
+        "write_to_movie": True,
+        "save_last_frame": False,
+        "save_sections": sections,
+        "preview": preview,
+        "progress_bar": "none",
+        "verbosity": "INFO" if options.verbose else "ERROR",
+        "background_color": THEMES[options.theme].background,
+    }
+
+
 def _run_manim(
     trace: Trace,
     timed: list[TimedBeat],
@@ -239,6 +280,7 @@ def _run_manim(
     media_dir: Path,
     on_beat: Callable[[int, int, TimedBeat], None] | None,
     burn_captions: list,
+    video_dir: Path | None = None,
     *,
     plain_manim: bool | None = None,
 ) -> tuple[Path, LecturePlan]:
@@ -257,28 +299,14 @@ def _run_manim(
     from scenes.base import LecturePlan
     from scenes.lecture import Lecture
 
-    quality_name = QUALITIES[options.quality][0]
-    width, height = options.resolution
-    settings = {
-        "quality": quality_name,
-        "pixel_width": width,
-        "pixel_height": height,
-        "frame_rate": options.frame_rate,
-        "media_dir": str(media_dir),
-        "output_file": "lecture",
-        "format": options.format,
-        "transparent": options.transparent or options.format == "mov",
-        # Manim's partial-movie cache hashes every mobject of every play call: it cost
-        # half of the render time. Re-renders are cached whole instead (see cache_key).
-        "disable_caching": True,
-        "write_to_movie": True,
-        "save_last_frame": False,
-        "save_sections": options.sections,
-        "preview": options.preview,
-        "progress_bar": "none",
-        "verbosity": "INFO" if options.verbose else "ERROR",
-        "background_color": THEMES[options.theme].background,
-    }
+    settings = manim_settings(
+        options,
+        media_dir,
+        "lecture",
+        sections=options.sections,
+        preview=options.preview,
+        video_dir=video_dir,
+    )
     logging.getLogger("manim").setLevel(logging.INFO if options.verbose else logging.ERROR)
     plan = LecturePlan(
         trace=trace,
@@ -359,10 +387,14 @@ def render(
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    # Manim's typesetting caches are shared by every render of this lecture; its videos
+    # go to a folder of this process, so that two renders of one lecture (two terminals,
+    # two batch variants) never write the same movie file. Removed when done.
+    media_dir = cache_dir() / "manim" / name
+    video_dir = media_dir / f"videos-{os.getpid()}"
     try:
-        media_dir = cache_dir() / "manim" / name
         burn = cues if options.captions == "burn" else []
-        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn)
+        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
@@ -439,7 +471,7 @@ def render(
             "layout": plan.layout,
             "narration": narration.describe(),
             "timings": timings,
-            "final_loss": trace.summary.loss[-1] if trace.summary.loss else None,
+            "final_loss": trace.summary.final_loss,
         }
         write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
         files.append(tmp / "render.json")
@@ -448,6 +480,8 @@ def render(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(video_dir, ignore_errors=True)
     moved = [target / f.relative_to(tmp) for f in files]
     return RenderResult(
         output_dir=target,

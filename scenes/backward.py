@@ -28,7 +28,6 @@ from backprop_anim.visual.panels import (
     ActivationPlot,
     Label,
     ValueTable,
-    heat_strip,
 )
 
 from .base import BeatScene, unit_label
@@ -211,7 +210,6 @@ class BackwardBeats(BeatScene):
 
     def beat_backward_layer(self, beat: Beat) -> None:
         step = self.step_of(beat)
-        t = self.theme
         trace = self.plan.trace
         i = beat.layer
         assert i is not None
@@ -233,23 +231,15 @@ class BackwardBeats(BeatScene):
             + F.sym("odot")
             + F.Expr("f'(z)", "f'(z)")
         )
-        strip = heat_strip(layer.delta[0], t, width=6.0, height=0.45, symmetric=True)
         zero = int(np.sum(layer.delta[0] == 0.0))
-        caption = self.text(
+        self.layer_strip(
+            eq,
+            layer.delta[0],
             f"{n} deltas of {name}: largest |δ| {fmt(np.abs(layer.delta[0]).max(), self.digits)}"
             + (f", {zero} exactly 0" if zero else ""),
-            font_size=22,
-            color=t.muted,
-        )
-        panel = self.column_stack([eq, strip, caption])
-        self.run(
-            [
-                ([*intro, *header], 0.6),
-                (Write(eq), 1.0),
-                ([FadeIn(strip), FadeIn(caption)], 1.0),
-                (None, 2.0),
-                (FadeOut(panel), 0.5),
-            ]
+            [*intro, *header],
+            symmetric=True,
+            lead_in_weight=0.6,
         )
 
     def beat_gradients(self, beat: Beat) -> None:

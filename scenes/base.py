@@ -32,6 +32,7 @@ from manim import (
     VGroup,
     VMobject,
     Wait,
+    Write,
     config,
 )
 from PIL import Image
@@ -42,7 +43,7 @@ from backprop_anim.timeline import TimedBeat, split_frames
 from backprop_anim.trace.model import Step, Trace
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
-from backprop_anim.visual.panels import Label, formula, paragraph
+from backprop_anim.visual.panels import Label, formula, heat_strip, paragraph
 from backprop_anim.visual.renderer import CachingCamera, lighter, split_moving_static
 from backprop_anim.visual.theme import Theme
 
@@ -447,6 +448,38 @@ class BeatScene(Scene):
             group.scale_to_fit_height(height)
         group.move_to([PANEL_LEFT + group.width / 2, top - group.height / 2, 0])
         return group
+
+    def layer_strip(
+        self,
+        equation: Mobject,
+        values: np.ndarray,
+        caption: str,
+        lead_in: list,
+        *,
+        symmetric: bool,
+        lead_in_weight: float = 0.8,
+        then: list | None = None,
+    ) -> None:
+        """A layer too large to explain unit by unit: its rule, all values as one strip.
+
+        The forward and backward passes show a wide layer the same way (the equation,
+        a heat strip of the layer's values, a caption with the extremes), so they share
+        this; ``then`` is an extra animation after the strip (the forward pass fills
+        the layer's neurons).
+        """
+        strip = heat_strip(values, self.theme, width=6.0, height=0.45, symmetric=symmetric)
+        words = self.text(caption, font_size=22, color=self.theme.muted)
+        panel = self.column_stack([equation, strip, words])
+        self.run(
+            [
+                (lead_in, lead_in_weight),
+                (Write(equation), 1.0),
+                ([FadeIn(strip), FadeIn(words)], 1.0),
+                *([(then, 1.0)] if then else []),
+                (None, 2.0),
+                (FadeOut(panel), 0.5),
+            ]
+        )
 
 
 def unit_label(trace: Trace, column: int, unit: int) -> str:

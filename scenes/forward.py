@@ -15,7 +15,7 @@ from manim import (
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual import formula as F
-from backprop_anim.visual.panels import ActivationPlot, heat_strip
+from backprop_anim.visual.panels import ActivationPlot
 
 from .base import PANEL_TOP, BeatScene, unit_label
 
@@ -164,7 +164,6 @@ class ForwardBeats(BeatScene):
     def beat_forward_layer(self, beat: Beat) -> None:
         """A layer too large to explain neuron by neuron: all activations as one strip."""
         step = self.step_of(beat)
-        t = self.theme
         trace = self.plan.trace
         i = beat.layer
         assert i is not None
@@ -185,22 +184,13 @@ class ForwardBeats(BeatScene):
             + F.lit("=")
             + F.call(F.activation_symbol(act), F.var("z"))
         )
-        strip = heat_strip(layer.a[0], t, width=6.0, height=0.45, symmetric=act == "tanh")
-        caption = self.text(
+        lo, hi = self.activation_range(i, step)
+        self.layer_strip(
+            eq,
+            layer.a[0],
             f"{n} activations of {name}: min {fmt(layer.a[0].min(), self.digits)}, "
             f"max {fmt(layer.a[0].max(), self.digits)}",
-            font_size=22,
-            color=t.muted,
-        )
-        panel = self.column_stack([eq, strip, caption])
-        lo, hi = self.activation_range(i, step)
-        self.run(
-            [
-                ([*intro, *header], 0.8),
-                (Write(eq), 1.0),
-                ([FadeIn(strip), FadeIn(caption)], 1.0),
-                (self.fill_layer(i + 1, layer.a[0], lo, hi), 1.0),
-                (None, 2.0),
-                (FadeOut(panel), 0.5),
-            ]
+            [*intro, *header],
+            symmetric=act == "tanh",
+            then=self.fill_layer(i + 1, layer.a[0], lo, hi),
         )

@@ -33,6 +33,10 @@ NET = NetworkInfo(
 
 def test_curve_words_follow_the_loss_values() -> None:
     assert behaviour([0.3, 0.2, 0.1, 0.05]) == "the loss falls steadily"
+    # one big step into a flat region, then nothing (a far too large learning rate)
+    flat = [0.30, 0.125, 0.1249, 0.1249, 0.1248, 0.1248, 0.1248, 0.1248]
+    assert behaviour(flat) == "the loss drops at first, then stays flat"
+    assert behaviour([0.3, 0.2, 0.15, 0.12, 0.1, 0.09, 0.08, 0.07]) == "the loss falls steadily"
     assert behaviour([0.3, 0.1, 0.25, 0.05, 0.2, 0.04]) == "the loss jumps around"
     assert behaviour([0.3, 0.4, 0.9]) == "the loss grows"
     assert behaviour([0.3, 0.299, 0.298]) == "the loss barely moves"

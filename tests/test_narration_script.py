@@ -289,6 +289,6 @@ def test_notes_hold_the_words_the_formulas_and_the_stills(tmp_path):
     assert "### Backward pass: the delta of o1" in notes
     assert lines[7].text in notes
     assert r"= 0.7414 \cdot 0.1868 = 0.1385" in notes
-    assert r"w_{\mathrm{o1},\mathrm{h1}}^+ = 0.4 - 0.5 \cdot 0.08217 = 0.3589" in notes
+    assert r"w_{\text{o1},\text{h1}}^+ = 0.4 - 0.5 \cdot 0.08217 = 0.3589" in notes
     assert "![Update of the output layer](stills/s0.update.output.png)" in notes
     assert notes.count("$$") % 2 == 0

@@ -81,6 +81,10 @@ def test_outputs_written(textbook_render):
     assert stills == sorted(b["id"] for b in meta["beats"])
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp folders
     assert meta["config_hash"] and meta["manim"].startswith("0.22")
+    # The final loss reported is the data-set loss after training, as in a batch manifest.
+    trace = json.loads((out / "trace.json").read_text())
+    assert meta["final_loss"] == trace["summary"]["snapshots"][-1]["loss"]
+    assert result.final_loss == meta["final_loss"]
 
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]\d+)?")

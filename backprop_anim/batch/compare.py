@@ -6,8 +6,8 @@ variant at a time while the narration says how it behaved ("with a learning rate
 variants' final networks (edge colour = sign of the weight, width = its size); then
 the verdict. Every number comes from the variants' traces, rounded by
 :func:`backprop_anim.numbers.fmt` on screen and :func:`~backprop_anim.numbers.spoken`
-in speech. The words describing a curve (falls steadily, jumps around, grows) are
-read off the same loss values.
+in speech. The words describing a curve (falls steadily, drops then stays flat, jumps
+around, grows) are read off the same loss values.
 
 The curve is the loss on the data set at the trace's parameter snapshots (the
 network before training, then every few steps, and after the last step), not the
@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UserError
 from ..numbers import fmt, spoken
-from ..options import QUALITIES, RenderOptions
+from ..options import RenderOptions
 from ..storyboard import Beat
 from ..timeline import TimedBeat, beat_frames
 from ..trace.model import NetworkInfo, Trace, load_trace
@@ -51,6 +52,7 @@ COMPARE_SECONDS: dict[str, float] = {
 }
 MAX_COMPARED = 12  # curves and networks that still read on one screen
 STEADY_RISES = 0.2  # more than this share of steps going up: the loss "jumps around"
+STALL_SHARE = 0.05  # after the first quarter of the steps, less of the fall than this: "flat"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ def behaviour(losses: list[float]) -> str:
         return "the loss jumps around"
     if abs(last - first) <= 0.05 * abs(first):
         return "the loss barely moves"
+    # Most of the fall in the first steps, then (almost) nothing: a learning rate so
+    # large that one step lands in a flat, saturated region says so, not "steadily".
+    early = losses[max(1, len(losses) // 4)]
+    late_fall = early - last
+    if len(losses) >= 4 and late_fall <= STALL_SHARE * (first - last):
+        return "the loss drops at first, then stays flat"
     return "the loss falls steadily"
 
 
@@ -213,28 +221,6 @@ def compare_hash(manifest: Manifest, options: RenderOptions) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _manim_settings(options: RenderOptions, media_dir: Path, background: str) -> dict[str, Any]:
-    """Manim's configuration for the comparison (the same keys the lecture render sets)."""
-    width, height = options.resolution
-    return {
-        "quality": QUALITIES[options.quality][0],
-        "pixel_width": width,
-        "pixel_height": height,
-        "frame_rate": options.frame_rate,
-        "media_dir": str(media_dir),
-        "output_file": "compare",
-        "format": options.format,
-        "transparent": options.transparent or options.format == "mov",
-        "disable_caching": True,
-        "write_to_movie": True,
-        "save_last_frame": False,
-        "preview": False,
-        "progress_bar": "none",
-        "verbosity": "INFO" if options.verbose else "ERROR",
-        "background_color": background,
-    }
-
-
 def render_comparison(task: dict[str, Any], output_dir: Path, on_phase) -> dict[str, Any]:
     """Render the comparison video into ``output_dir`` (in this process; see module doc)."""
     from manim import tempconfig
@@ -244,7 +230,7 @@ def render_comparison(task: dict[str, Any], output_dir: Path, on_phase) -> dict[
 
     from ..media import video_info
     from ..narration import get_voice, make_cues, mix_track, mux_audio, write_srt, write_vtt
-    from ..render import cache_dir
+    from ..render import cache_dir, manim_settings
     from ..visual.theme import THEMES
 
     start = time.perf_counter()
@@ -285,22 +271,26 @@ def render_comparison(task: dict[str, Any], output_dir: Path, on_phase) -> dict[
     )
     logging.getLogger("manim").setLevel(logging.INFO if options.verbose else logging.ERROR)
     media = cache_dir() / "manim" / "compare"
-    with tempconfig(_manim_settings(options, media, theme.background)):
-        scene = CompareScene(plan)
-        scene.render()
-        movie = Path(scene.renderer.file_writer.movie_file_path)
-    output_dir.mkdir(parents=True)
-    video = output_dir / f"compare.{options.format}"
-    if clips and options.format != "gif":
-        track = mix_track(
-            [(tb.start(fps), clips[tb.beat.id]) for tb in timed], frame / fps, path=None
-        )
-        try:
-            mux_audio(movie, track, video)
-        finally:
-            Path(track).unlink(missing_ok=True)
-    else:
-        shutil.copyfile(movie, video)
+    video_dir = media / f"videos-{os.getpid()}"  # this process's own (see render.render)
+    try:
+        with tempconfig(manim_settings(options, media, "compare", video_dir=video_dir)):
+            scene = CompareScene(plan)
+            scene.render()
+            movie = Path(scene.renderer.file_writer.movie_file_path)
+        output_dir.mkdir(parents=True)
+        video = output_dir / f"compare.{options.format}"
+        if clips and options.format != "gif":
+            track = mix_track(
+                [(tb.start(fps), clips[tb.beat.id]) for tb in timed], frame / fps, path=None
+            )
+            try:
+                mux_audio(movie, track, video)
+            finally:
+                Path(track).unlink(missing_ok=True)
+        else:
+            shutil.copyfile(movie, video)
+    finally:
+        shutil.rmtree(video_dir, ignore_errors=True)
     write_srt(cues, output_dir / "compare.srt")
     write_vtt(cues, output_dir / "compare.vtt")
     script = [

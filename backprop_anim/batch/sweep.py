@@ -29,11 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from .. import __version__
 from ..config.loader import (
     PathKey,
-    _data_path,
-    _locate,
-    _message,
     apply_override,
+    data_path,
     dotted,
+    field_message,
+    locate,
     parse_override,
     read_yaml,
     validate,
@@ -188,14 +188,14 @@ def _sweep_error(exc: ValidationError, data: dict, source: str, positions: dict)
     """Pydantic errors of a sweep file as one located message (like the config loader's)."""
     lines = []
     for err in exc.errors():
-        path = _data_path(err["loc"], data)
-        text = _message(err)
+        path = data_path(err["loc"], data)
+        text = field_message(err)
         if err["type"] == "extra_forbidden":
             text = f"unknown key; expected one of: {', '.join(SweepFile.model_fields)}"
             if len(path) > 1 and path[0] == "variants":
                 text = "unknown key; expected name and set"
         lines.append(
-            ConfigError(text, file=source, line=_locate(path, positions), field=dotted(path))
+            ConfigError(text, file=source, line=locate(path, positions), field=dotted(path))
         )
     first = lines[0]
     if len(lines) == 1:
@@ -213,7 +213,7 @@ def render_options(
     positions = positions or {}
 
     def where(key: str | None) -> int | None:
-        return _locate(("render", key) if key else ("render",), positions)
+        return locate(("render", key) if key else ("render",), positions)
 
     for key in settings:
         if key not in RENDER_KEYS:
@@ -229,7 +229,10 @@ def render_options(
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else None
         raise ConfigError(
-            _message(err), file=source, line=where(key), field=f"render.{key}" if key else "render"
+            field_message(err),
+            file=source,
+            line=where(key),
+            field=f"render.{key}" if key else "render",
         ) from None
     except UserError as exc:
         text = str(exc)
@@ -274,16 +277,16 @@ def load_batch(
                 f"base config {sweep.base!r} not found at {base} "
                 "(paths are relative to the sweep file)",
                 file=source,
-                line=_locate(("base",), positions),
+                line=locate(("base",), positions),
                 field="base",
             )
-        labels = {key: f"{source}:{_locate(('vary', key), positions) or 0}" for key in sweep.vary}
+        labels = {key: f"{source}:{locate(('vary', key), positions) or 0}" for key in sweep.vary}
         labels.update(dict.fromkeys(vary, "--vary"))
         explicit = [
             (
                 v.name,
                 list(v.set.items()),
-                f"{source}:{_locate(('variants', i), positions) or 0}",
+                f"{source}:{locate(('variants', i), positions) or 0}",
             )
             for i, v in enumerate(sweep.variants)
         ]
@@ -298,7 +301,7 @@ def load_batch(
             explicit=explicit,
             options=options,
             output_dir=output_dir,
-            where=(source, _locate(("vary",), positions)),
+            where=(source, locate(("vary",), positions)),
         )
 
     if not vary:

@@ -89,9 +89,9 @@ def render_variant(task: dict[str, Any], output_dir: Path, on_phase: OnPhase) ->
     return {
         "status": "ok",
         "error": None,
-        # The loss on the data set after the last step (the trace's last snapshot): the
-        # figure a sweep is judged by, and the one the comparison video plots.
-        "final_loss": float(trace.summary.snapshots[-1].loss),
+        # The loss on the data set after the last step: the figure a sweep is judged
+        # by, and the one the comparison video plots (the same as render.json's).
+        "final_loss": trace.summary.final_loss,
         "duration": float(result.duration),
         "timings": timings,
         "files": files,
@@ -115,8 +115,10 @@ def run_isolated(
     work = Path(tempfile.mkdtemp(dir=staging, prefix=f"{task['variant']}."))
     task_file, result_file, output_dir = work / "task.json", work / "result.json", work / "out"
     task_file.write_text(json.dumps(task), encoding="utf-8")
-    # Manim's media folder is named after the config, which all variants share: give
-    # each variant a cache of its own so that two renders never write the same files.
+    # Manim's media folder is named after the config, which all variants share, and
+    # Manim writes its typesetting files there without an atomic rename (a render
+    # reading one that another is still writing would fail): give each variant a
+    # cache of its own. Re-running the batch finds each variant's cache again.
     from ..render import cache_dir
 
     env = {

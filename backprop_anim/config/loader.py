@@ -42,7 +42,7 @@ class LoadedConfig:
         line = None
         if field_path:
             key = tuple(int(p) if p.isdigit() else p for p in field_path.split("."))
-            line = _locate(key, self.positions)
+            line = locate(key, self.positions)
         return ConfigError(message, file=self.source, line=line, field=field_path)
 
 
@@ -191,7 +191,7 @@ def apply_override(data: dict, path: PathKey, value: Any, label: str) -> None:
         raise ConfigError(f"{label}: {dotted(path[:-1])} is a value, not a section")
 
 
-def _data_path(loc: tuple, data: Any) -> PathKey:
+def data_path(loc: tuple, data: Any) -> PathKey:
     """Pydantic's loc, minus the union tags it inserts (kept: keys that exist in the data)."""
     path: list[str | int] = []
     node = data
@@ -257,7 +257,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _message(err: dict) -> str:
+def field_message(err: dict) -> str:
     """Pydantic's message in the words of a config file (a mapping, a list, a number)."""
     kind = err["type"]
     msg = err["msg"]
@@ -303,7 +303,8 @@ def _join(messages: list[str], value: Any, show_value: bool) -> str:
     return text
 
 
-def _locate(path: PathKey, positions: dict[PathKey, int]) -> int | None:
+def locate(path: PathKey, positions: dict[PathKey, int]) -> int | None:
+    """The line of ``path`` in the YAML, or of its nearest ancestor that has one."""
     for n in range(len(path), -1, -1):
         if path[:n] in positions:
             return positions[path[:n]]
@@ -341,8 +342,8 @@ def validate(
         grouped: dict[PathKey, list[str]] = {}
         inputs: dict[PathKey, Any] = {}
         for err in exc.errors():
-            path = _data_path(err["loc"], data)
-            text = _message(err)
+            path = data_path(err["loc"], data)
+            text = field_message(err)
             if err["type"] == "extra_forbidden" and path:
                 key = str(path[-1])
                 fields = _model_fields_at(path[:-1])
@@ -373,7 +374,7 @@ def validate(
         for n in range(len(path), 0, -1):
             if path[:n] in overridden:
                 return overridden[path[:n]], None
-        return source, _locate(path, positions)
+        return source, locate(path, positions)
 
     located = []
     for path, text in problems:

@@ -19,9 +19,10 @@ import numpy as np
 
 from ..engine.activations import Activation, get_activation
 from ..engine.losses import Loss, get_loss
-from ..numbers import fmt, spoken
+from ..numbers import spoken
 from ..storyboard import Beat
 from ..trace.model import LayerStep, Step, Trace
+from ..visual import formula as F
 
 LEVELS = ("brief", "standard", "detailed")
 ALL = frozenset(LEVELS)
@@ -53,7 +54,6 @@ LOSS_SLOPE_WORDS = {
     "bce": "The cross-entropy's slope with respect to {o} is",
     "cross_entropy": "The cross-entropy's slope with respect to {o} is",
 }
-LATEX_FUNCTIONS = {"sigma": r"\sigma", "tanh": r"\tanh"}
 
 
 @dataclass
@@ -97,7 +97,8 @@ def join_words(items: Sequence[str], last: str = "and") -> str:
 
 
 def _tex_name(name: str) -> str:
-    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+    """A unit's name in LaTeX, as the screen's formulas spell it."""
+    return F.word(name).latex
 
 
 class Explainer:
@@ -134,17 +135,12 @@ class Explainer:
         return spoken(float(value), self.digits)
 
     def v(self, value: float) -> str:
-        """A trace value for a LaTeX formula (the screen's digits)."""
-        text = fmt(float(value), self.digits)
-        if "e" in text:
-            mantissa, exponent = text.split("e")
-            text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-        return text
+        """A trace value for a LaTeX formula: the screen's digits, from the screen's rule."""
+        return F.number(float(value), self.digits).latex
 
     def t(self, value: float) -> str:
         """A trace value as an operand in a LaTeX formula: negatives in parentheses."""
-        text = self.v(value)
-        return f"({text})" if text.startswith("-") else text
+        return F.num(float(value), self.digits).latex
 
     def first(self, beat: Beat, scene: str) -> bool:
         return self._first_of_kind.get((beat.step, scene)) == beat.id
@@ -189,8 +185,8 @@ class Explainer:
         return f"w_{{{_tex_name(self.units[i][j])},{self.prev_tex(i, k)}}}"
 
     def fn_tex(self, i: int) -> str:
-        sym = self.acts[i].symbol
-        return LATEX_FUNCTIONS.get(sym, rf"\operatorname{{{sym}}}")
+        """The activation's symbol in LaTeX, as the screen's formulas spell it."""
+        return F.activation_symbol(self.acts[i].name).latex
 
     @staticmethod
     def signed_sum(terms: Sequence[str]) -> str:

@@ -182,6 +182,19 @@ class Summary:
     # histograms are computed on: all displayed samples, or an even subset for wide nets.
     snapshot_samples: list[int] = field(default_factory=list)
 
+    @property
+    def final_loss(self) -> float | None:
+        """The loss on the data set after training (the last snapshot).
+
+        The figure a training is judged by: the render's ``render.json``, a batch
+        manifest and the comparison video all report this one, not the last
+        mini-batch's loss, which depends on which samples that batch drew. Falls back
+        to the last batch loss for a trace without snapshots; None before any step.
+        """
+        if self.snapshots:
+            return float(self.snapshots[-1].loss)
+        return float(self.loss[-1]) if self.loss else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "loss": self.loss,

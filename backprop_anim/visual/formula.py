@@ -97,18 +97,21 @@ def call(fn: Expr, arg: Expr) -> Expr:
     return Expr(f"{fn.typst}({arg.typst})", rf"{fn.latex}\left({arg.latex}\right)")
 
 
-def num(value: float, digits: int) -> Expr:
-    """A trace number, rounded by the documented rule; negatives in parentheses."""
+def number(value: float, digits: int) -> Expr:
+    """A trace number, rounded by the documented rule (``fmt``), as written alone."""
     text = fmt(value, digits)
     if "e" in text:
         mantissa, exponent = text.split("e")
-        t = f"{mantissa} dot 10^({int(exponent)})"
-        latex = rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    else:
-        t = latex = text
-    if text.startswith("-"):
-        t, latex = f"({t})", rf"\left({latex}\right)"
-    return Expr(t, latex)
+        return Expr(
+            f"{mantissa} dot 10^({int(exponent)})", rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+        )
+    return Expr(text, text)
+
+
+def num(value: float, digits: int) -> Expr:
+    """A trace number as an operand: :func:`number`, negatives in parentheses."""
+    n = number(value, digits)
+    return paren(n) if fmt(value, digits).startswith("-") else n
 
 
 def join(parts: list[Expr], sep: Expr | str) -> Expr:
