@@ -315,17 +315,43 @@ def paragraph(
     text: str, theme: Theme, *, width: float, font_size: float = 22, color: str | None = None
 ) -> VGroup:
     """Text wrapped at word boundaries to ``width`` (Manim units), left-aligned lines."""
-    words = text.split()
-    lines: list[str] = []
-    current = ""
-    for w in words:
-        trial = f"{current} {w}".strip()
-        if current and Text(trial, font_size=font_size).width > width:
-            lines.append(current)
-            current = w
-        else:
-            current = trial
-    if current:
-        lines.append(current)
+    lines = _wrap(text.split(), width, font_size)
     group = VGroup(*[Label(line, font_size=font_size, color=color or theme.text) for line in lines])
     return group.arrange(DOWN, buff=0.08, aligned_edge=LEFT)
+
+
+def _wrap(words: list[str], width: float, font_size: float) -> list[str]:
+    """Lines of ``words``, greedily as long as fits ``width`` (a longer word stands alone).
+
+    Where each word begins and ends is read off one typesetting of the whole text on
+    one line, glyph by glyph (ligatures off, so that glyphs and letters correspond),
+    instead of typesetting every growing prefix of the text to measure it: that cost a
+    number of glyphs quadratic in the paragraph's length, about a tenth of a lecture's
+    render time. Text whose glyphs cannot be matched to its letters is measured the
+    slow way.
+    """
+    if not words:
+        return []
+    joined = " ".join(words)
+    glyphs = Label(joined, font_size=font_size, disable_ligatures=True).submobjects
+    # Pango gives a space a glyph of its own (with no ink) or none.
+    spaces = 1 if len(glyphs) == len(joined) else 0
+    lines: list[str] = []
+    start = 0
+    if len(glyphs) == len(joined) - (1 - spaces) * (len(words) - 1):
+        extents, k = [], 0
+        for w in words:
+            extents.append((glyphs[k].get_left()[0], glyphs[k + len(w) - 1].get_right()[0]))
+            k += len(w) + spaces
+        for k in range(1, len(words)):
+            if extents[k][1] - extents[start][0] > width:
+                lines.append(" ".join(words[start:k]))
+                start = k
+    else:  # a letter without ink, or a ligature
+        for k in range(1, len(words)):
+            trial = " ".join(words[start : k + 1])
+            if Label(trial, font_size=font_size).width > width:
+                lines.append(" ".join(words[start:k]))
+                start = k
+    lines.append(" ".join(words[start:]))
+    return lines
