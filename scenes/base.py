@@ -168,12 +168,34 @@ class BeatScene(Scene):
             self._still = self.renderer.get_frame()
         else:
             self._update_caption()
-            group = list(anims) if isinstance(anims, Sequence) else [anims]
+            group = self._fade_in_place(list(anims) if isinstance(anims, Sequence) else [anims])
             if not self.plan.plain_manim:
                 images = isinstance(self.renderer.camera, CachingCamera)
                 group = [lighter(a, images=images) for a in group]
             self.play(*group, run_time=(n - 0.5) / fps)
             self._frames_left -= n
+
+    def _fade_in_place(self, animations: list[Animation]) -> list[Animation]:
+        """Fade a panel out where its parts stand, not lifted above everything.
+
+        ``FadeOut(group)`` of a group that is not itself on stage makes Manim re-add the
+        group, moving all its parts to the top of the stage for the fade: a plot would
+        be drawn over the dot placed on it, for as long as the fade lasts. When the
+        parts are on stage, each is faded where it stands instead (the same colours,
+        frame by frame, in the order they were drawn all along).
+        """
+        out: list[Animation] = []
+        for anim in animations:
+            mob = anim.mobject
+            if type(anim) is FadeOut and mob is not None and mob not in self.mobjects:
+                family = set(mob.get_family())
+                on_stage = [m for m in self.mobjects if m in family]
+                covered = {p for m in on_stage for p in m.get_family()}
+                if on_stage and all(p in covered for p in mob.family_members_with_points()):
+                    out += [FadeOut(m) for m in on_stage]
+                    continue
+            out.append(anim)
+        return out
 
     def get_moving_and_static_mobjects(
         self, animations: Iterable[Animation]

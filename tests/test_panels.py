@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from backprop_anim.visual.panels import Label, paragraph
@@ -34,7 +36,7 @@ def test_paragraph_lines_are_greedy_and_fit(text):
     # left-aligned, top to bottom
     lefts = [m.get_left()[0] for m in group]
     assert max(lefts) - min(lefts) < 1e-6
-    assert all(a.get_y() > b.get_y() for a, b in zip(group, group[1:], strict=False))
+    assert all(a.get_y() > b.get_y() for a, b in itertools.pairwise(group))
 
 
 def test_empty_paragraph():

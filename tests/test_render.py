@@ -291,3 +291,26 @@ def test_render_of_a_diverging_training_exits_1_with_the_engines_message(tmp_pat
     assert "smaller learning rate" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_fading_a_panel_keeps_what_was_drawn_on_top_of_it():
+    """FadeOut(panel) fades the panel's parts where they stand: a dot placed on a plot
+    after the plot stays above it during the fade (Manim alone would lift the panel)."""
+    from types import SimpleNamespace
+
+    from manim import Dot, FadeIn, FadeOut, Group, Square
+
+    from scenes.base import BeatScene
+
+    plot, words, dot, other = Square(), Square(), Dot(), Square()
+    panel = Group(plot, words)
+    stage = SimpleNamespace(mobjects=[plot, dot, words, other])
+    out = BeatScene._fade_in_place(stage, [FadeOut(panel), FadeIn(Square())])
+    assert [type(a) for a in out] == [FadeOut, FadeOut, FadeIn]
+    assert [a.mobject for a in out[:2]] == [plot, words]  # stage order kept, dot untouched
+    # A group with a part not on stage is left to Manim.
+    loose = Group(plot, Square())
+    assert BeatScene._fade_in_place(stage, [FadeOut(loose)])[0].mobject is loose
+    # A group on stage itself is faded as it is.
+    stage.mobjects.append(panel)
+    assert BeatScene._fade_in_place(stage, [FadeOut(panel)])[0].mobject is panel
