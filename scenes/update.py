@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import FadeIn, FadeOut, Write
+from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
@@ -169,12 +169,14 @@ class UpdateBeats(BeatScene):
             [e[1] for e in shown],
             t,
             digits=self.digits,
+            row_height=0.36,
         )
-        title = self.text(
-            "|Δw| = |w⁺ − w|, largest first (blue: w grew, orange: w shrank)",
-            font_size=22,
-            color=t.muted,
-        )
+        # Two short lines, not one long one: a line wider than the panel would make the
+        # whole stack, bars included, shrink to fit.
+        title = VGroup(
+            self.text("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted),
+            self.text("blue: w grew · orange: w shrank", font_size=20, color=t.muted),
+        ).arrange(DOWN, buff=0.1, aligned_edge=LEFT)
         n_zero = len(zeros)
         summary = (
             f"{len(entries) - n_zero} of {len(entries)} weights moved; {n_zero} did not"
