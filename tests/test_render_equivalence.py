@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from manim import (
     BLUE,
+    DOWN,
     LEFT,
     RED,
     RIGHT,
@@ -41,6 +42,7 @@ from backprop_anim.visual.renderer import (
     CachingCamera,
     Fade,
     StreamingFileWriter,
+    _layerable,
     lighter,
     split_moving_static,
 )
@@ -50,9 +52,18 @@ TEXTBOOK = REPO / "configs" / "textbook-2-2-2.yaml"
 LOSSLESS = {"video_encoder_options": {"crf": "0"}}
 # While an image fades, CachingCamera scales the alpha of the resampled image, where
 # Manim resamples the scaled image: a few pixels at line edges (bicubic overshoot)
-# differ by up to about ten levels of 255. Nowhere else may a pixel differ.
+# differ by up to about ten levels of 255. While text fades, its glyphs are drawn once
+# and the layer is faded (see renderer._layerable): Cairo rounds the layer's alpha
+# once more, so glyph pixels differ by a level or two. Nowhere else may a pixel differ.
 FADE_TOLERANCE = 12  # levels
+# Manim fades by transforming a faded copy into the shape, aligning their points on
+# the way; on a Typst fraction bar (a stroked path of zero height) the aligned copy
+# strokes fainter than the bar at the same opacity, by up to about 25 levels on its
+# one row of pixels, until the fade ends. Fade leaves the points alone.
+BAR_TOLERANCE = 32  # levels, in a lecture whose formulas fade
 FADE_PIXELS = 500  # pixels per frame differing by more than 4 levels
+ROUNDING = 5  # levels: a frame differing by no more than this differs by rounding only
+# (two levels of RGB rounding read as up to five after the 4:2:0 YUV round trip)
 
 
 def frames_of(video: Path) -> list[np.ndarray]:
@@ -73,14 +84,14 @@ def render_both(tmp_path: Path, monkeypatch, source: Path, options: RenderOption
 
 
 def compare_videos(plain: Path, fast: Path) -> tuple[int, int, int, int]:
-    """(frames, frames not bit-identical, largest difference in levels, most pixels
-    differing by more than 4 levels in one frame)."""
+    """(frames, frames differing by more than rounding, largest difference in levels,
+    most pixels differing by more than 4 levels in one frame)."""
     a, b = frames_of(plain), frames_of(fast)
     assert len(a) == len(b)
     diffs = [np.abs(x - y).max(axis=2) for x, y in zip(a, b, strict=True)]
     worst = max(int(d.max()) for d in diffs)
     spread = max(int((d > 4).sum()) for d in diffs)
-    return len(a), sum(int(d.max()) > 0 for d in diffs), worst, spread
+    return len(a), sum(int(d.max()) > ROUNDING for d in diffs), worst, spread
 
 
 def test_lecture_frames_match_manims_own_rendering(tmp_path, monkeypatch):
@@ -91,7 +102,8 @@ def test_lecture_frames_match_manims_own_rendering(tmp_path, monkeypatch):
     assert plain_meta["beats"] == fast_meta["beats"]  # same beats, frames, stills, text
     n, differing, worst, spread = compare_videos(plain.video, fast.video)
     assert n == fast_meta["frames"] > 100
-    # Only image fades may differ (the edges crossfade in the gradient and update beats).
+    # Beyond rounding, only image fades may differ (the edges crossfade in the gradient
+    # and update beats).
     assert differing <= n // 8, f"{differing} of {n} frames differ"
     assert worst <= FADE_TOLERANCE and spread <= FADE_PIXELS
     # Stills are held frames, drawn the same way: identical.
@@ -138,7 +150,7 @@ def test_large_network_and_burned_captions_match(tmp_path, monkeypatch):
     assert plain_meta["beats"] == fast_meta["beats"]
     n, differing, worst, spread = compare_videos(plain.video, fast.video)
     assert differing <= n // 6, f"{differing} of {n} frames differ"
-    assert worst <= FADE_TOLERANCE and spread <= FADE_PIXELS
+    assert worst <= BAR_TOLERANCE and spread <= FADE_PIXELS
 
 
 # --- the pieces, on small scenes ------------------------------------------------------
@@ -328,3 +340,38 @@ def test_a_repeated_label_is_an_exact_independent_copy():
     assert not np.allclose(first.get_center(), again.get_center())
     other = panels.Label("backward", font_size=22, color="#8A939C")  # another weight
     assert len(panels._RECENT_LABELS) == 2 and other.width != first.width
+
+
+def label_fade_scene(scene: Scene, light) -> None:
+    words = Text("w+ = 0.3589  δ = -0.0381", font_size=30).shift(0.6 * LEFT)
+    boxed = Text("on a box", font_size=24).shift(1.5 * RIGHT + 1.2 * DOWN)
+    boxed.add_background_rectangle(color=BLUE, opacity=0.8)
+    ring = Circle(radius=0.6, color=RED, fill_opacity=0.7).shift(2.5 * LEFT + DOWN)
+    scene.add(Square(side_length=2.5, color=BLUE, fill_opacity=1.0).shift(DOWN))
+    scene.play(light(FadeIn(words)), light(FadeIn(boxed)), light(FadeIn(ring)), run_time=0.6)
+    scene.play(light(FadeOut(words)), light(FadeOut(boxed)), run_time=0.6)
+    scene.wait(0.2, frozen_frame=True)
+
+
+def test_text_fades_as_one_layer_like_glyph_by_glyph(tmp_path):
+    """Glyphs that overlap nothing are drawn once and faded as a layer: the frames are
+    Manim's up to the rounding of the layer's alpha (raw frames, no video encoding)."""
+    plain = draw(label_fade_scene, tmp_path, fast=False)
+    fast = draw(label_fade_scene, tmp_path, fast=True)
+    assert len(plain) == len(fast) > 15
+    diffs = [int(np.abs(a.astype(int) - b).max()) for a, b in zip(plain, fast, strict=True)]
+    assert max(diffs) <= 2, diffs
+    assert np.abs(plain[5].astype(int) - plain[0]).max() > 50  # something did fade in
+
+
+def test_only_shapes_overlapping_nothing_fade_as_a_layer():
+    words = Text("ab", font_size=30)
+    boxed = Text("cd", font_size=30).shift(2 * RIGHT)
+    boxed.add_background_rectangle(opacity=0.8)
+    ring = Circle(radius=0.5, fill_opacity=0.5).shift(3 * LEFT)  # outline over its fill
+    bar = Square(side_length=0.4, stroke_width=0, fill_opacity=1).shift(3 * DOWN)
+    chosen = _layerable([*words, *boxed.family_members_with_points(), ring, bar])
+    assert set(words) <= chosen and bar in chosen
+    assert ring not in chosen
+    box, *glyphs = boxed.family_members_with_points()
+    assert box in chosen and not any(g in chosen for g in glyphs)  # on the box: one by one

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import av
+import cairo
 import numpy as np
 from manim import (
     AnimationGroup,
@@ -162,6 +163,7 @@ class _Layer:
 
 
 FADE_OPACITY = "_fade_opacity"  # set on an image by Fade; read by CachingCamera
+FADE_LAYER = "_fade_layer"  # set on a shape by a layered Fade; read by CachingCamera
 
 
 class CachingCamera(Camera):
@@ -256,6 +258,77 @@ class CachingCamera(Camera):
         image = full.crop(box) if box is not None else None
         return _Layer(key, source.copy(), image, box)
 
+    def display_multiple_non_background_colored_vmobjects(
+        self, vmobjects: Iterable[VMobject], pixel_array: np.ndarray
+    ) -> None:
+        """Manim's drawing of shapes, except runs of shapes fading together (see Fade).
+
+        A run of consecutive shapes faded by one layered :class:`Fade` is drawn once,
+        at full opacity, into a layer of its own; each frame of the fade composites
+        that layer with the fade's opacity, instead of drawing every glyph again with
+        its colours interpolated. The layer is made again if a shape of the run moves
+        or changes colour meanwhile.
+        """
+        ctx = self.get_cairo_context(pixel_array)
+        shapes = list(vmobjects)
+        k = 0
+        while k < len(shapes):
+            fade = getattr(shapes[k], FADE_LAYER, None)
+            if fade is None:
+                self.display_vectorized(shapes[k], ctx)
+                k += 1
+                continue
+            end = k + 1
+            while end < len(shapes) and getattr(shapes[end], FADE_LAYER, None) is fade:
+                end += 1
+            if fade.opacity > 0:
+                surface, x, y = self._fade_layer(fade, shapes[k:end], ctx)
+                if surface is not None:
+                    ctx.save()
+                    ctx.identity_matrix()
+                    ctx.set_source_surface(surface, x, y)
+                    ctx.paint_with_alpha(fade.opacity)
+                    ctx.restore()
+            k = end
+
+    def _fade_layer(self, fade: Fade, run: list[VMobject], ctx: Any) -> tuple[Any, int, int]:
+        """The run drawn at full opacity on a transparent layer, cropped: (surface, x, y)."""
+        state = b"".join(
+            part.points.tobytes()
+            + part.fill_rgbas.tobytes()
+            + part.stroke_rgbas.tobytes()
+            + np.asarray(part.stroke_width).tobytes()
+            for part in run
+        )
+        key = tuple(id(part) for part in run)
+        kept = fade._layers.get(key)
+        if kept is not None and kept[0] == state:
+            return kept[1]
+        scratch = np.zeros_like(self.pixel_array)
+        surface = cairo.ImageSurface.create_for_data(
+            scratch.data, cairo.FORMAT_ARGB32, self.pixel_width, self.pixel_height
+        )
+        layer_ctx = cairo.Context(surface)
+        layer_ctx.set_matrix(ctx.get_matrix())
+        for part in run:
+            self.display_vectorized(part, layer_ctx)
+        surface.flush()
+        rows = np.flatnonzero(scratch[:, :, 3].any(axis=1))
+        cols = np.flatnonzero(scratch[:, :, 3].any(axis=0))
+        made: tuple[Any, int, int] = (None, 0, 0)
+        if rows.size:
+            top, left = int(rows[0]), int(cols[0])
+            crop = np.ascontiguousarray(scratch[top : rows[-1] + 1, left : cols[-1] + 1])
+            cropped = cairo.ImageSurface.create_for_data(
+                crop.data, cairo.FORMAT_ARGB32, crop.shape[1], crop.shape[0]
+            )
+            made = (cropped, left, top)
+            # kept with the surface: Cairo draws from this buffer
+            fade._layers[key] = (state, made, crop)
+            return made
+        fade._layers[key] = (state, made, None)
+        return made
+
     def overlay_PIL_image(self, pixel_array: np.ndarray, image: Image.Image) -> None:
         if self._captured is not None:
             self._captured.append(image)
@@ -293,6 +366,44 @@ def _faded_style(mob: VMobject) -> _Style:
     return style
 
 
+def _layerable(parts: Sequence[Mobject]) -> set[Mobject]:
+    """The shapes of a fade that can be drawn once and faded as one layer.
+
+    Fading a layer differs from fading each shape where shapes overlap: through a
+    half-faded upper shape the lower one shows too, through a half-faded layer it does
+    not. So only shapes that overlap no other layered shape qualify (a glyph of a
+    label, a bar), and no shape that overlaps itself, with a visible outline around a
+    visible fill (a neuron); a label's text on its own background box stays out,
+    faded glyph by glyph as before. Where a shape is left out, runs of layered shapes
+    are drawn before and after it in the usual order.
+    """
+    chosen: set[Mobject] = set()
+    boxes = np.empty((0, 4))
+    for part in parts:
+        if not isinstance(part, VMobject) or part.get_background_image():
+            continue
+        outline = part.get_stroke_width() > 0 and np.any(part.get_stroke_opacities() > 0)
+        if outline and np.any(part.get_fill_opacities() > 0):
+            continue
+        if part.get_sheen_factor() != 0 or part.get_stroke_width(background=True) > 0:
+            continue
+        pts = part.points[:, :2]
+        box = np.array([*pts.min(axis=0), *pts.max(axis=0)])
+        if outline:
+            pad = float(part.get_stroke_width()) * 0.01 * 5
+            box += np.array([-pad, -pad, pad, pad])
+        if len(boxes) and np.any(
+            (box[0] < boxes[:, 2])
+            & (boxes[:, 0] < box[2])
+            & (box[1] < boxes[:, 3])
+            & (boxes[:, 1] < box[3])
+        ):
+            continue
+        chosen.add(part)
+        boxes = np.vstack([boxes, box])
+    return chosen
+
+
 class Fade(Animation):
     """``FadeIn``/``FadeOut`` (no shift, scale or lag), without copies.
 
@@ -304,10 +415,16 @@ class Fade(Animation):
     that only :class:`CachingCamera` draws (see there).
     """
 
-    def __init__(self, mobject: Mobject, *, fade_in: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, mobject: Mobject, *, fade_in: bool, layered: bool = False, **kwargs: Any
+    ) -> None:
         self.fade_in = fade_in
+        self.layered = layered
+        self.opacity = 0.0 if fade_in else 1.0
         self._states: list[tuple[Mobject, Any, Any]] = []
         self._images: list[ImageMobject] = []
+        self._layered: list[VMobject] = []
+        self._layers: dict[tuple, tuple[bytes, Any, Any]] = {}
         kwargs.setdefault("introducer", fade_in)
         kwargs.setdefault("remover", not fade_in)
         super().__init__(mobject, **kwargs)
@@ -318,10 +435,17 @@ class Fade(Animation):
     def begin(self) -> None:
         self._states = []
         self._images = []
-        for part in self.mobject.family_members_with_points():
+        self._layered = []
+        parts = self.mobject.family_members_with_points()
+        layered = _layerable(parts) if self.layered else set()
+        for part in parts:
             if isinstance(part, ImageMobject):
                 self._images.append(part)
             if not isinstance(part, VMobject):
+                continue
+            if part in layered:
+                setattr(part, FADE_LAYER, self)
+                self._layered.append(part)
                 continue
             faded, shown = _faded_style(part), _Style(part, _VM_COLOR_ATTRS)
             start, end = (faded, shown) if self.fade_in else (shown, faded)
@@ -335,7 +459,7 @@ class Fade(Animation):
         a = self.rate_func(alpha)
         for part, start, end in self._states:
             part.interpolate_color(start, end, a)
-        opacity = a if self.fade_in else 1.0 - a
+        opacity = self.opacity = a if self.fade_in else 1.0 - a
         for image in self._images:
             if opacity >= 1.0:
                 image.__dict__.pop(FADE_OPACITY, None)
@@ -344,6 +468,11 @@ class Fade(Animation):
 
     def clean_up_from_scene(self, scene: Scene) -> None:
         super().clean_up_from_scene(scene)
+        for part in self._layered:
+            if getattr(part, FADE_LAYER, None) is self:
+                delattr(part, FADE_LAYER)
+        self._layered = []
+        self._layers = {}
         if not self.fade_in:
             self.interpolate(0)  # as FadeOut: the removed mobject keeps its colours
 
@@ -373,6 +502,7 @@ def lighter(animation: Animation, *, images: bool = False) -> Animation:
     return Fade(
         animation.mobject,
         fade_in=kind is FadeIn,
+        layered=images,
         run_time=animation.run_time,
         rate_func=animation.rate_func,
         suspend_mobject_updating=animation.suspend_mobject_updating,
