@@ -45,6 +45,10 @@ class RenderOptions:
     captions: str = "file"  # file: .srt/.vtt beside the video; burn: drawn into the picture
     script: Path | None = None  # an edited script.json to use instead of the generated text
     digits: int = DEFAULT_DIGITS
+    # A layer of more units than this is explained as a whole (one beat, its values as a
+    # strip) and then only on its focus units: ten softmax outputs one by one would say
+    # the same thing ten times.
+    max_units_explained: int = 4
     focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
     max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
     verbose: bool = False

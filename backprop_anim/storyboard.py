@@ -83,7 +83,7 @@ def focus_units(a: np.ndarray, count: int) -> list[int]:
 def shown_units(trace: Trace, step: int, layer: int, options: RenderOptions) -> list[int]:
     """Units explained one by one: all of a small layer, the focus units of a large one."""
     n = len(trace.network.unit_names[layer])
-    if n <= options.max_units_drawn:
+    if n <= min(options.max_units_explained, options.max_units_drawn):
         return list(range(n))
     return focus_units(trace.step(step).layers[layer].a, options.focus_units)
 

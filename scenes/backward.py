@@ -47,6 +47,23 @@ ZERO_REASONS = {
 
 
 class BackwardBeats(BeatScene):
+    @staticmethod
+    def per_sample(expr: F.Expr, step) -> F.Expr:
+        """``expr`` for one sample of ``step``'s batch: the loss is the batch's mean, so
+        each sample's share of a gradient is divided by the batch size B."""
+        size = step.x.shape[0]
+        return expr if size == 1 else F.frac(expr, F.Expr(str(size), str(size)))
+
+    def fused_output(self, i: int) -> bool:
+        """Layer i is the output, and its loss and activation make δ = a − y (the chain
+        rule's product simplifies: softmax with cross-entropy, sigmoid with BCE)."""
+        info = self.plan.trace.network
+        return (
+            i == len(info.layer_names) - 1
+            and info.loss in ("cross_entropy", "bce")
+            and info.activations[i] in ("softmax", "sigmoid")
+        )
+
     def delta_label(self, column: int, unit: int, value: float) -> Label:
         d = self.diagram
         assert d is not None
@@ -84,13 +101,11 @@ class BackwardBeats(BeatScene):
             y = float(step.y[0, j])
             if info.loss == "half_sse":
                 rhs = (
-                    F.sub("a", me)
-                    + F.lit("-")
-                    + F.sub("y", me)
+                    self.per_sample(F.sub("a", me) + F.lit("-") + F.sub("y", me), step)
                     + F.lit("=")
-                    + F.num(a, self.digits)
-                    + F.lit("-")
-                    + F.num(y, self.digits)
+                    + self.per_sample(
+                        F.num(a, self.digits) + F.lit("-") + F.num(y, self.digits), step
+                    )
                 )
                 eq1 = grad_a + F.lit("=") + rhs + F.lit("=") + F.num(dL_da, self.digits)
             else:
@@ -137,16 +152,15 @@ class BackwardBeats(BeatScene):
         if form is not None:
             eq2 = eq2 + form + F.lit("=")
         eq2 = eq2 + F.num(deriv, self.digits)
-        fused = (
-            i == n - 1 and info.loss in ("cross_entropy", "bce") and act in ("softmax", "sigmoid")
-        )
+        fused = self.fused_output(i)
         if fused:
+            y = float(step.y[0, j])
             eq3 = (
                 F.sub("delta", me)
                 + F.lit("=")
-                + F.sub("a", me)
-                + F.lit("-")
-                + F.sub("y", me)
+                + self.per_sample(F.sub("a", me) + F.lit("-") + F.sub("y", me), step)
+                + F.lit("=")
+                + self.per_sample(F.num(a, self.digits) + F.lit("-") + F.num(y, self.digits), step)
                 + F.lit("=")
                 + F.num(delta, self.digits)
             )
@@ -218,19 +232,17 @@ class BackwardBeats(BeatScene):
         n = layer.delta.shape[1]
         intro = self.ensure_diagram(step)
         header = self.set_header(f"Backward pass · {name} · all {n} deltas at once", "backward")
-        eq = self.math(
-            F.sym("delta")
-            + F.lit("=")
-            + F.paren(F.sup(F.var("W"), "T") + F.Expr(" ", " ") + F.sym("delta"))
-            + F.sym("odot")
-            + F.Expr("f'(z)", "f'(z)")
-            if i < len(trace.network.layer_names) - 1
-            else F.sym("delta")
-            + F.lit("=")
-            + F.grad(F.var("L"), F.var("a"))
-            + F.sym("odot")
-            + F.Expr("f'(z)", "f'(z)")
-        )
+        if i < len(trace.network.layer_names) - 1:
+            rule = (
+                F.paren(F.sup(F.var("W"), "T") + F.Expr(" ", " ") + F.sym("delta"))
+                + F.sym("odot")
+                + F.Expr("f'(z)", "f'(z)")
+            )
+        elif self.fused_output(i):
+            rule = self.per_sample(F.var("a") + F.lit("-") + F.var("y"), step)
+        else:
+            rule = F.grad(F.var("L"), F.var("a")) + F.sym("odot") + F.Expr("f'(z)", "f'(z)")
+        eq = self.math(F.sym("delta") + F.lit("=") + rule)
         zero = int(np.sum(layer.delta[0] == 0.0))
         self.layer_strip(
             eq,

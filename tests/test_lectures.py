@@ -246,6 +246,20 @@ def test_digits_softmax_cross_entropy_reaches_a_good_accuracy():
     assert trace.summary.snapshots[-1].accuracy > 0.95
     # Large layers are drawn elided: more units than the diagram draws.
     assert max(trace.network.sizes) > RenderOptions().max_units_drawn
+    # Ten softmax outputs are explained as a layer, then only the most active ones (the
+    # digits the net thinks likely); not ten near-identical beats each way.
+    options = RenderOptions(scenes=("forward", "backward"))
+    kinds = [(b.kind, b.layer) for b in build_storyboard(trace, options)]
+    for kind in ("forward", "backward"):
+        assert kinds.count((f"{kind}_layer", 1)) == 1
+        assert kinds.count((f"{kind}_unit", 1)) == options.focus_units
+    probs = trace.step(0).layers[1].a[0]
+    explained = [b.unit for b in build_storyboard(trace, options) if b.kind == "forward_unit"]
+    assert set(explained[-options.focus_units :]) == set(np.argsort(-probs)[: options.focus_units])
+    # A small layer is still explained neuron by neuron.
+    small = build_storyboard(lecture("xor"), RenderOptions(scenes=("forward",)))
+    assert [b.kind for b in small].count("forward_unit") == 4 + 1
+    assert not [b for b in small if b.kind == "forward_layer"]
 
 
 def test_optimizers_the_three_differ():

@@ -749,7 +749,7 @@ class Explainer:
             )
             self.say(
                 said,
-                f"The delta of {u} is the output minus the target: {self.n(delta)}.",
+                f"The delta of {u} is the output minus the target{per}: {self.n(delta)}.",
                 BRIEF,
             )
             self.say(
@@ -759,7 +759,8 @@ class Explainer:
                 "even when the output is very close to zero or one.",
                 DETAIL,
             )
-            said.formulas.append(rf"\delta_{{{name}}} = a - y = {self.v(delta)}")
+            share = "a - y" if size == 1 else rf"\frac{{a - y}}{{{size}}}"
+            said.formulas.append(rf"\delta_{{{name}}} = {share} = {self.v(delta)}")
             return
         slope = LOSS_SLOPE_WORDS.get(self.loss.name, "The loss's slope with respect to {o} is")
         self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", full)
