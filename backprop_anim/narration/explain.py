@@ -728,7 +728,7 @@ class Explainer:
             full = frozenset()
             pair = f"For {u}, the output is {self.n(a)} and the target {self.n(y)}"
             if fused:
-                said_short = f"{pair}, so its delta is {self.n(delta)}."
+                said_short = f"{pair}, so its delta is their difference{per}: {self.n(delta)}."
             elif act.name == "linear":
                 said_short = f"{pair}: the slope, and so the delta of {u}, is {self.n(delta)}."
             else:
