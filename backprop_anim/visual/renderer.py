@@ -69,7 +69,20 @@ if TYPE_CHECKING:
 
 
 class _HeldFrameEncoder(VideoSegmentEncoder):
-    """Manim's segment encoder, converting a repeated (held) frame to YUV only once."""
+    """Manim's segment encoder, converting a repeated (held) frame to YUV only once,
+    with the codec's frame threads.
+
+    PyAV opens codecs with slice threading only, and libx264 then splits each frame
+    into slices, one per thread: less throughput than its own frame threading, which
+    encodes several frames at once. With frame threads the same frames at the same crf
+    and preset encode in 30% less wall time, to the same quality (PSNR within 0.02 dB)
+    and a slightly smaller file (benchmarks/README.md). The latency it adds does not
+    matter here: the encoder has its own thread and the whole video.
+    """
+
+    def __init__(self, *, target: Path, spec: Any) -> None:
+        super().__init__(target=target, spec=spec)
+        self._stream.codec_context.thread_type = "AUTO"  # frame and slice threads
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
         if repeat == 1:
