@@ -20,6 +20,7 @@ from manim import (
     Write,
 )
 
+from backprop_anim.engine.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
@@ -47,22 +48,23 @@ ZERO_REASONS = {
 
 
 class BackwardBeats(BeatScene):
-    @staticmethod
-    def per_sample(expr: F.Expr, step) -> F.Expr:
-        """``expr`` for one sample of ``step``'s batch: the loss is the batch's mean, so
-        each sample's share of a gradient is divided by the batch size B."""
-        size = step.x.shape[0]
-        return expr if size == 1 else F.frac(expr, F.Expr(str(size), str(size)))
+    def per_sample(self, expr: F.Expr, step) -> F.Expr:
+        """``expr`` for one sample of ``step``'s batch: the loss is a mean (over the batch,
+        and over the outputs for MSE and BCE), so one term's share of a gradient is
+        divided by the loss's divisor."""
+        loss = get_loss(self.plan.trace.network.loss)
+        n = loss.divisor(step.layers[-1].a.shape)
+        return expr if n == 1 else F.frac(expr, F.Expr(str(n), str(n)))
 
     def fused_output(self, i: int) -> bool:
         """Layer i is the output, and its loss and activation make δ = a − y (the chain
-        rule's product simplifies: softmax with cross-entropy, sigmoid with BCE)."""
+        rule's product simplifies: softmax with cross-entropy, sigmoid with BCE); the
+        engine's loss says which pairs do."""
         info = self.plan.trace.network
-        return (
-            i == len(info.layer_names) - 1
-            and info.loss in ("cross_entropy", "bce")
-            and info.activations[i] in ("softmax", "sigmoid")
-        )
+        if i != len(info.layer_names) - 1:
+            return False
+        one = np.zeros((1, 1))
+        return get_loss(info.loss).fused_delta(info.activations[i], one, one) is not None
 
     def delta_label(self, column: int, unit: int, value: float) -> Label:
         d = self.diagram

@@ -649,3 +649,22 @@ def test_divergence_in_the_backward_pass_names_the_layer():
     message = trace.diverged["message"]
     assert "a gradient became NaN or infinite in the backward pass of layer 'output'" in message
     assert trace.steps == [] and trace.summary.loss == []
+
+
+@pytest.mark.parametrize(
+    ("loss", "activation"),
+    [("half_sse", None), ("cross_entropy", "softmax"), ("bce", "sigmoid"), ("mse", None)],
+)
+def test_one_samples_share_is_divided_by_the_losss_divisor(loss, activation):
+    """The divisor a formula for one sample shows ((a - y)/N) is the engine's own."""
+    rng = np.random.default_rng(1)
+    a, y = rng.uniform(0.1, 0.9, (3, 2)), rng.uniform(0, 1, (3, 2))
+    L = get_loss(loss)
+    n = L.divisor(a.shape)
+    assert n == (6 if loss in ("bce", "mse") else 3)
+    if activation is not None:
+        np.testing.assert_allclose(L.fused_delta(activation, a, y), (a - y) / n, rtol=1e-15)
+    elif loss == "half_sse":
+        np.testing.assert_allclose(L.gradient(a, y), (a - y) / n, rtol=1e-15)
+    else:
+        np.testing.assert_allclose(L.gradient(a, y), 2 * (a - y) / n, rtol=1e-15)

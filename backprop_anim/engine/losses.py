@@ -28,6 +28,14 @@ class Loss(ABC):
     spoken: str = ""
     # Output activations this loss makes sense with (None: any).
     requires_activation: tuple[str, ...] | None = None
+    # The batch loss is the mean over samples, and also over outputs if this is True.
+    averages_outputs: bool = False
+
+    def divisor(self, shape: tuple[int, ...]) -> int:
+        """What one sample's (and output's) term is divided by in the batch loss, for
+        outputs of ``shape`` ``[batch][outputs]``: the batch size, or batch x outputs.
+        A formula for one sample shows it (``delta = (a - y) / divisor``)."""
+        return int(np.prod(shape)) if self.averages_outputs else int(shape[0])
 
     @abstractmethod
     def per_output(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -65,6 +73,7 @@ class MSE(Loss):
     formula_text: str = "L = 1/K sum_k (y_k - a_k)^2"
     gradient_text: str = "(partial L)/(partial a_k) = 2/K (a_k - y_k)"
     spoken: str = "the mean squared error"
+    averages_outputs: bool = True
 
     def per_output(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (y - a) ** 2 / a.size
@@ -80,6 +89,7 @@ class BCE(Loss):
     gradient_text: str = "(partial L)/(partial a_k) = 1/K (a_k - y_k) / (a_k (1 - a_k))"
     spoken: str = "the binary cross-entropy"
     requires_activation: tuple[str, ...] | None = ("sigmoid",)
+    averages_outputs: bool = True
 
     def per_output(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         ac = np.clip(a, _EPS, 1.0 - _EPS)

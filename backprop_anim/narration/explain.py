@@ -719,8 +719,16 @@ class Explainer:
         note = self.batch_note(step)
         name = _tex_name(self.units[i][j])
         fused = self.loss.fused_delta(act.name, L.a[:1], step.y[:1]) is not None
-        size = step.x.shape[0]
-        per = f", divided by the batch size, {size}" if size > 1 else ""
+        size = self.loss.divisor(L.a.shape)
+        if size == 1:
+            per = ""
+        elif self.loss.averages_outputs and L.a.shape[1] > 1:
+            per = (
+                f", divided by {size}, the {L.a.shape[0]} samples of the batch times the "
+                f"{L.a.shape[1]} outputs"
+            )
+        else:
+            per = f", divided by the batch size, {size}"
         # The first output is explained step by step; at the standard level, the others
         # are one sentence with the same numbers (the reasoning was just heard).
         full = FULL
