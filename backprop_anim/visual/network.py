@@ -186,10 +186,16 @@ class NetworkDiagram(Group):
                 self.extras.add(count)
         self.name_labels = VGroup()
         if self.radius >= 0.2:
+            gap = self.spacing - 2 * self.radius  # free height between two circles
             for (c, unit), circle in self.neurons.items():
                 name = Label(unit_names[c][unit], font_size=self._font(0.85), color=theme.muted)
                 last = c == len(unit_names) - 1
-                side = LEFT if c == 0 else (RIGHT if last else UP)
+                above = c != 0 and not last
+                if above and len(self._rows(c)) > 1 and name.height + 0.12 > gap:
+                    continue  # above a circle it would sit on the one above: unnamed
+                side = UP if above else (LEFT if c == 0 else RIGHT)
+                if above:  # between two layers' edges: a box keeps the name readable
+                    name.add_background_rectangle(color=theme.background, opacity=0.85, buff=0.02)
                 name.next_to(circle, side, buff=0.08)
                 self.name_labels.add(name)
         # Layer captions share one baseline above the tallest column (names included).
