@@ -88,3 +88,16 @@ def test_unexpected_svg_falls_back_to_manims_parser(tmp_path):
     ):
         svg.write_text(bad)
         assert glyphs.glyph_mobjects(svg, {}) is None
+
+
+def test_path_string_reader_takes_cairos_commands_only():
+    assert glyphs._segments("M 0 0 L 1 2 C 1 1 2 2 3 3 Z") == [
+        ("M", [0.0, 0.0]),
+        ("L", [1.0, 2.0]),
+        ("C", [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]),
+        ("Z", []),
+    ]
+    assert glyphs._segments("M 0 0 1 1") == [("M", [0.0, 0.0]), ("L", [1.0, 1.0])]
+    assert glyphs._segments("") == []
+    for bad in ("L 1 1", "M 0 0 Q 1 1 2 2", "M 0 0 L 1", "M 0 0 h 3", "M 0 0 Z 1"):
+        assert glyphs._segments(bad) is None, bad

@@ -75,8 +75,8 @@ def _segments(d: str) -> list[tuple[str, list[float]]] | None:
         for k in range(0, len(numbers), arity):
             # Repeated coordinates after M are implicit line-tos (SVG rules).
             out.append((cmd if k == 0 or cmd != "M" else "L", numbers[k : k + arity]))
-    if d[pos:].strip():
-        return None
+    if d[pos:].strip() or (out and out[0][0] != "M"):
+        return None  # trailing text, or a path that does not start with a move
     return out
 
 
@@ -112,6 +112,8 @@ def _points(segments: list[tuple[str, list[float]]], dx: float, dy: float) -> np
 
 
 def _style(node: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
+    """The fill and stroke settings in force at ``node`` (attributes, then ``style``);
+    ``{"unsupported": key}`` for a style property this reader does not handle."""
     style = dict(inherited)
     for key in _STYLE_KEYS:
         if key in node.attrib:
