@@ -40,7 +40,7 @@ from PIL import Image
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat, split_frames
-from backprop_anim.trace.model import Step, Trace
+from backprop_anim.trace.model import NetworkInfo, Step, Trace
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
 from backprop_anim.visual.panels import Label, formula, heat_strip, paragraph
@@ -354,6 +354,37 @@ class BeatScene(Scene):
         self.phase_bar = bar
         return anims
 
+    def network_diagram(
+        self,
+        info: NetworkInfo,
+        weights: list[np.ndarray],
+        region: Region,
+        *,
+        captions: bool = True,
+        focus: dict[int, list[int]] | None = None,
+    ) -> NetworkDiagram:
+        """A diagram of ``info`` with ``weights`` in ``region``, at this render's pixel
+        size, unit limit and digits; layers captioned with name and activation."""
+        if captions:
+            texts = ["input"] + [
+                f"{name}\n{act}"
+                for name, act in zip(info.layer_names, info.activations, strict=True)
+            ]
+        else:
+            texts = [""] * (len(info.unit_names) + 1)
+        return NetworkDiagram(
+            [info.input_names, *info.unit_names],
+            texts,
+            weights,
+            self.theme,
+            region,
+            config.pixel_width,
+            config.frame_width,
+            max_units=self.plan.options.max_units_drawn,
+            focus=focus,
+            digits=self.digits,
+        )
+
     def ensure_diagram(self, step: Step, *, with_inputs: bool = True) -> list[Animation]:
         """The network of ``step`` (weights before the update), created once per step."""
         if self.diagram is not None and self.diagram_step == step.step:
@@ -363,23 +394,11 @@ class BeatScene(Scene):
             # A new step: everything of the previous one leaves (values, deltas, edges).
             keep = {id(self.header), id(self.phase_bar), id(self.caption)}
             anims.extend(FadeOut(m) for m in self.mobjects if id(m) not in keep)
-        info = self.plan.trace.network
-        names = [info.input_names, *info.unit_names]
-        captions = ["input"] + [
-            f"{name}\n{act}" for name, act in zip(info.layer_names, info.activations, strict=True)
-        ]
-        focus = self._focus(step)
-        diagram = NetworkDiagram(
-            names,
-            captions,
+        diagram = self.network_diagram(
+            self.plan.trace.network,
             [layer.W for layer in step.layers],
-            self.theme,
             NETWORK_REGION,
-            config.pixel_width,
-            config.frame_width,
-            max_units=self.plan.options.max_units_drawn,
-            focus=focus,
-            digits=self.digits,
+            focus=self._focus(step),
         )
         self.diagram = diagram
         self.diagram_step = step.step

@@ -28,13 +28,12 @@ from manim import (
     Rectangle,
     VGroup,
     VMobject,
-    config,
 )
 
 from backprop_anim.batch.compare import Compared, Comparison, describe
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
-from backprop_anim.visual.network import NetworkDiagram, Region
+from backprop_anim.visual.network import Region
 from backprop_anim.visual.panels import Label, fit
 
 from .base import HEADER_Y, BeatScene, LecturePlan
@@ -133,17 +132,7 @@ class CompareScene(BeatScene):
             left = GRID.left + c * cell_w
             top = GRID.top - r * cell_h
             region = Region(left + 0.1, left + cell_w - 0.1, top - cell_h + 0.75, top - 0.05)
-            diagram = NetworkDiagram(
-                [v.network.input_names, *v.network.unit_names],
-                [""] * (len(v.network.unit_names) + 1),
-                v.final_weights,
-                t,
-                region,
-                config.pixel_width,
-                config.frame_width,
-                max_units=self.plan.options.max_units_drawn,
-                digits=self.digits,
-            )
+            diagram = self.network_diagram(v.network, v.final_weights, region, captions=False)
             largest = max(float(np.abs(W).max()) for W in v.final_weights)
             name = Label(v.name, font_size=22, color=curve_color(k))
             numbers = Label(

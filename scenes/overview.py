@@ -260,21 +260,7 @@ class OverviewBeats(BeatScene):
             self._record(text)
 
     def _diagram(self, snap: Snapshot) -> NetworkDiagram:
-        info = self.plan.trace.network
-        captions = ["input"] + [
-            f"{name}\n{act}" for name, act in zip(info.layer_names, info.activations, strict=True)
-        ]
-        diagram = NetworkDiagram(
-            [info.input_names, *info.unit_names],
-            captions,
-            snap.W,
-            self.theme,
-            NET,
-            config.pixel_width,
-            config.frame_width,
-            max_units=self.plan.options.max_units_drawn,
-            digits=self.digits,
-        )
+        diagram = self.network_diagram(self.plan.trace.network, snap.W, NET)
         diagram.remove(diagram.edges_image)  # each keyframe brings its own edges
         return diagram
 

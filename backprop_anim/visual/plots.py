@@ -113,6 +113,15 @@ class Frame2D(Group):
         curve.set_points_as_corners(pts)
         return curve
 
+    def axis_titles(self, x_text: str, y_text: str, font_size: float) -> tuple[Label, Label]:
+        """Axis names: x centred under the box, y above its top-left corner."""
+        r = self.region
+        x_title = Label(x_text, font_size=font_size, color=self.theme.muted)
+        x_title.next_to([(r.left + r.right) / 2, r.bottom, 0], DOWN, buff=0.12)
+        y_title = Label(y_text, font_size=font_size, color=self.theme.muted)
+        y_title.next_to([r.left, r.top, 0], UP, buff=0.1).align_to([r.left, 0, 0], LEFT)
+        return x_title, y_title
+
     def axes_lines(self) -> VGroup:
         r = self.region
         color = self.theme.muted
@@ -267,16 +276,11 @@ class FitPlot(Frame2D):
         y_name: str = "y",
     ) -> None:
         super().__init__(region, x_range, y_range, theme)
-        muted = theme.muted
         self.axes = self.axes_lines()
-        parts: list = [self.axes]
-        x_title = Label(f"input {x_name}", font_size=font_size, color=muted)
-        x_title.next_to([(region.left + region.right) / 2, region.bottom, 0], DOWN, buff=0.12)
-        y_title = Label(f"target {y_name}", font_size=font_size, color=muted)
-        y_title.next_to([region.left, region.top, 0], UP, buff=0.1).align_to(
-            [region.left, 0, 0], LEFT
-        )
-        parts += [x_title, y_title]
+        parts: list = [
+            self.axes,
+            *self.axis_titles(f"input {x_name}", f"target {y_name}", font_size),
+        ]
         if reach is not None:
             lines = VGroup()
             for value in reach:
@@ -369,14 +373,8 @@ class WeightPlot(Frame2D):
         font_size: float = 18,
     ) -> None:
         super().__init__(region, w_range, loss_range, theme)
-        muted = theme.muted
-        x_title = Label(f"weight {weight_name}", font_size=font_size, color=muted)
-        x_title.next_to([(region.left + region.right) / 2, region.bottom, 0], DOWN, buff=0.12)
-        y_title = Label(f"loss L({weight_name})", font_size=font_size, color=muted)
-        y_title.next_to([region.left, region.top, 0], UP, buff=0.1).align_to(
-            [region.left, 0, 0], LEFT
-        )
-        self.add(self.axes_lines(), x_title, y_title)
+        titles = self.axis_titles(f"weight {weight_name}", f"loss L({weight_name})", font_size)
+        self.add(self.axes_lines(), *titles)
 
     def point(self, w: float, loss: float) -> Dot:
         return Dot(self.p(w, loss), radius=0.08, color=self.theme.highlight)
