@@ -30,6 +30,8 @@ class Loss(ABC):
     requires_activation: tuple[str, ...] | None = None
     # The batch loss is the mean over samples, and also over outputs if this is True.
     averages_outputs: bool = False
+    # The output activation with which dL/dz simplifies to (a - y) / divisor, if any.
+    fused_activation: str | None = None
 
     def divisor(self, shape: tuple[int, ...]) -> int:
         """What one sample's (and output's) term is divided by in the batch loss, for
@@ -50,7 +52,9 @@ class Loss(ABC):
 
     def fused_delta(self, activation: str, a: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         """``dL/dz`` in closed form for this loss with ``activation``, or None."""
-        return None
+        if activation != self.fused_activation:
+            return None
+        return (a - y) / self.divisor(a.shape)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class BCE(Loss):
     spoken: str = "the binary cross-entropy"
     requires_activation: tuple[str, ...] | None = ("sigmoid",)
     averages_outputs: bool = True
+    fused_activation: str | None = "sigmoid"
 
     def per_output(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         ac = np.clip(a, _EPS, 1.0 - _EPS)
@@ -99,9 +104,6 @@ class BCE(Loss):
         ac = np.clip(a, _EPS, 1.0 - _EPS)
         return (ac - y) / (ac * (1.0 - ac)) / a.size
 
-    def fused_delta(self, activation: str, a: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-        return (a - y) / a.size if activation == "sigmoid" else None
-
 
 @dataclass(frozen=True)
 class CrossEntropy(Loss):
@@ -110,15 +112,13 @@ class CrossEntropy(Loss):
     gradient_text: str = "(partial L)/(partial a_k) = -y_k / a_k"
     spoken: str = "the cross-entropy"
     requires_activation: tuple[str, ...] | None = ("softmax",)
+    fused_activation: str | None = "softmax"
 
     def per_output(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return -(y * np.log(np.clip(a, _EPS, None))) / a.shape[0]
 
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return -y / np.clip(a, _EPS, None) / a.shape[0]
-
-    def fused_delta(self, activation: str, a: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-        return (a - y) / a.shape[0] if activation == "softmax" else None
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -718,7 +718,7 @@ class Explainer:
         dL_da, dadz, delta = L.dL_da[0, j], L.act_derivative[0, j], L.delta[0, j]
         note = self.batch_note(step)
         name = _tex_name(self.units[i][j])
-        fused = self.loss.fused_delta(act.name, L.a[:1], step.y[:1]) is not None
+        fused = self.loss.fused_activation == act.name
         size = self.loss.divisor(L.a.shape)
         if size == 1:
             per = ""
