@@ -180,9 +180,11 @@ class BackwardBeats(BeatScene):
                 + F.num(delta, self.digits)
             )
         m1 = self.math(eq1)
-        c1 = self.text(why, font_size=20, color=t.muted)
+        # Wrapped, not one long line each: a line wider than the panel would make the
+        # whole stack, formulas included, shrink to fit it.
+        c1 = self.paragraph(why, font_size=20, color=t.muted)
         m2 = self.math(eq2)
-        chain = self.text(
+        chain = self.paragraph(
             "chain rule: ∂L/∂z = ∂L/∂a · ∂a/∂z  (the slope of the curve at z)"
             if not fused
             else "the chain rule's product simplifies to a − y for this loss",
