@@ -19,10 +19,10 @@ from typing import Literal
 
 import numpy as np
 
-from .engine.activations import Activation, get_activation
-from .engine.losses import get_loss
 from .engine.network import Network
 from .engine.trainer import SATURATION_MARGIN
+from .maths.activations import Activation, get_activation
+from .maths.losses import get_loss
 from .trace.model import Snapshot, Trace
 
 KEYFRAMES = 7  # snapshots shown: enough to see the change, few enough to render fast

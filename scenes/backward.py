@@ -20,7 +20,7 @@ from manim import (
     Write,
 )
 
-from backprop_anim.engine.losses import get_loss
+from backprop_anim.maths.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat

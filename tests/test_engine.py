@@ -15,11 +15,11 @@ from backprop_anim.config.loader import config_from_dict, load_config
 from backprop_anim.config.schema import GeneratorData, InitConfig
 from backprop_anim.engine.data import TargetScaling, generate, load_data
 from backprop_anim.engine.init import init_layer
-from backprop_anim.engine.losses import get_loss
 from backprop_anim.engine.network import Network
 from backprop_anim.engine.optimizers import get_optimizer
 from backprop_anim.engine.trainer import train
 from backprop_anim.errors import ConfigError
+from backprop_anim.maths.losses import get_loss
 
 
 def sig(x: float) -> float:

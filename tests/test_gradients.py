@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from backprop_anim.config.loader import config_from_dict
-from backprop_anim.engine.losses import get_loss
 from backprop_anim.engine.network import Network
 from backprop_anim.engine.trainer import train
+from backprop_anim.maths.losses import get_loss
 
 ELEMENTWISE = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
 H = 1e-5

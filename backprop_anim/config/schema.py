@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..engine.activations import ACTIVATIONS
-from ..engine.losses import LOSSES
 from ..engine.optimizers import OPTIMIZERS
+from ..maths.activations import ACTIVATIONS
+from ..maths.losses import LOSSES
 
 MAX_UNITS_PER_LAYER = 1024
 MAX_LAYERS = 12
@@ -336,7 +336,7 @@ def semantic_errors(cfg: Config) -> list[tuple[Path, str]]:
             errors.append(((*base, "activation"), "softmax needs at least 2 output units"))
 
     out = net.layers[-1]
-    from ..engine.losses import get_loss
+    from ..maths.losses import get_loss
 
     loss = get_loss(cfg.training.loss)
     if loss.requires_activation and out.activation not in loss.requires_activation:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.schema import Config
-from .activations import Activation, get_activation
+from ..maths.activations import Activation, get_activation
+from ..maths.losses import Loss
 from .init import init_layer
-from .losses import Loss
 
 
 @dataclass

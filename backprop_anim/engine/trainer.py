@@ -14,9 +14,9 @@ import numpy as np
 
 from ..config.loader import LoadedConfig
 from ..config.schema import Config
+from ..maths.losses import Loss, get_loss
 from ..trace.model import LayerStep, NetworkInfo, Snapshot, Step, Summary, Trace
 from .data import Dataset, load_dataset
-from .losses import Loss, get_loss
 from .network import BackwardResult, ForwardResult, Network
 from .optimizers import get_optimizer
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.activations import Activation, get_activation
-from ..engine.losses import Loss, get_loss
+from ..maths.activations import Activation, get_activation
+from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
 from ..storyboard import Beat
 from ..trace.model import LayerStep, Step, Trace

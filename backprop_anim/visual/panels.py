@@ -30,7 +30,7 @@ from manim import (
     config,
 )
 
-from ..engine.activations import get_activation
+from ..maths.activations import get_activation
 from ..numbers import fmt
 from .formula import Expr
 from .glyphs import glyph_mobjects
