@@ -191,6 +191,17 @@ def batch(
         sys.exit(1)
 
 
+def _jobs(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(
+            f"-j/--jobs: expected a whole number from 1, or auto; got {text!r}"
+        ) from None
+
+
 def _int_list(text: str | None, option: str) -> list[int] | None:
     if text is None:
         return None
@@ -262,6 +273,20 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     default=None,
     help="An edited script.json whose texts replace the generated narration.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Processes rendering the beats at once, joined without re-encoding "
+    "(auto: every core when the lecture is long enough to repay the start-up).",
+)
+@click.option(
+    "--scheduler",
+    metavar="local|tcp://HOST:PORT",
+    help="Render the beats on a Dask cluster (local: start one with -j workers).",
+)
 @click.option("--force", is_flag=True, help="Render even if an identical render is cached.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 def render(
@@ -284,6 +309,8 @@ def render(
     voice: str,
     captions: str,
     script: Path | None,
+    jobs: str,
+    scheduler: str | None,
     force: bool,
     verbose: bool,
 ) -> None:
@@ -309,6 +336,8 @@ def render(
         captions=captions,
         script=script,
         verbose=verbose,
+        jobs=_jobs(jobs),
+        scheduler=scheduler,
         use_cache=not force,
     )
     with beat_progress(enabled=not verbose) as on_beat:

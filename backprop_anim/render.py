@@ -32,6 +32,7 @@ from .errors import DivergenceError, UserError
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
+from .parallel import choose_jobs, render_in_parts
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
@@ -169,7 +170,8 @@ def render_key(trace: Trace, options: RenderOptions, narration, timed: list[Time
     from . import __version__
 
     shown = options.to_json()
-    for key in ("preview", "verbose", "extra", "use_cache"):
+    # How many processes render it does not change the frames (backprop_anim.parallel).
+    for key in ("preview", "verbose", "extra", "use_cache", "jobs", "scheduler"):
         shown.pop(key, None)
     shown["script"] = None  # its effect is in the narration lines below
     payload = {
@@ -283,8 +285,12 @@ def _run_manim(
     video_dir: Path | None = None,
     *,
     plain_manim: bool | None = None,
+    window: tuple[int, int] | None = None,
 ) -> tuple[Path, LecturePlan]:
     """Run Manim once for the whole lecture; return the silent movie and the filled plan.
+
+    ``window``: draw only the beats [first, stop) (one part of a lecture rendered in
+    parts, see backprop_anim.parallel); the earlier beats are played without drawing.
 
     ``plain_manim`` (default: the environment variable ``BACKPROP_ANIM_PLAIN_MANIM``)
     renders with Manim's stock writer, camera and redraw rules: the reference the
@@ -317,6 +323,7 @@ def _run_manim(
         on_beat=on_beat,
         burn_captions=burn_captions,
         plain_manim=plain_manim,
+        window=window,
     )
     with tempconfig(settings):
         if plain_manim:
@@ -325,11 +332,9 @@ def _run_manim(
             # One encoder for the whole video and a camera that keeps the transformed
             # edge image: the same frames, without Manim's per-play waste (see
             # backprop_anim/visual/renderer.py and benchmarks/README.md).
-            from manim.renderer.cairo_renderer import CairoRenderer
+            from .visual.renderer import CachingCamera, SkippingRenderer, StreamingFileWriter
 
-            from .visual.renderer import CachingCamera, StreamingFileWriter
-
-            renderer = CairoRenderer(
+            renderer = SkippingRenderer(
                 file_writer_class=StreamingFileWriter, camera_class=CachingCamera
             )
             scene = Lecture(plan, renderer=renderer)
@@ -394,7 +399,16 @@ def render(
     video_dir = media_dir / f"videos-{os.getpid()}"
     try:
         burn = cues if options.captions == "burn" else []
-        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
+        jobs, why = choose_jobs(timed, options)
+        split = None
+        if jobs > 1 or options.scheduler:
+            # Beats in parts, each in its own process, joined by remuxing (parallel.py).
+            outcome = render_in_parts(
+                name, trace, timed, options, jobs, why, burn, video_dir, on_beat
+            )
+            movie, plan, split = outcome.movie, outcome.plan, outcome.report
+        else:
+            movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
@@ -470,6 +484,7 @@ def render(
             ],
             "layout": plan.layout,
             "narration": narration.describe(),
+            "parallel": split or {"jobs": 1, "why": why},
             "timings": timings,
             "final_loss": trace.summary.final_loss,
         }
