@@ -417,6 +417,8 @@ class LocalParts:
             except Exception as exc:  # the process could not even start
                 results[k] = {"status": "failed", "beat": None, "error": _one_line(exc)}
             if results[k]["status"] != "ok":
+                # A part stopped because another failed is not the one to blame.
+                results[k]["stopped"] = self._stopping.is_set()
                 failed.set()
 
         threads = [
@@ -517,6 +519,11 @@ class DaskParts:
     def describe(self, jobs: int) -> str:
         return self.pool.describe()
 
+    def workers(self) -> int:
+        """Workers of the cluster (connecting now; a clear error if it is unreachable)."""
+        self.pool.prepare()
+        return max(1, len(self.pool._client.scheduler_info()["workers"]))
+
     def run(self, tasks: list[PartTask], work: Path, on_beat) -> list[dict[str, Any]]:
         import distributed
 
@@ -615,6 +622,14 @@ def render_in_parts(
     from .remux import concat_videos
     from .visual.theme import THEMES
 
+    runner: LocalParts | DaskParts
+    if options.scheduler:
+        runner = DaskParts(options.scheduler, jobs, verbose=options.verbose)
+        if options.jobs == "auto" and options.scheduler != "local":
+            jobs = runner.workers()  # as many parts as the cluster has workers
+            why = f"--scheduler {options.scheduler}: {jobs} workers"
+    else:
+        runner = LocalParts()
     parts = split_lecture(timed, jobs, options)
     base = replace(options, preview=False, jobs=1, scheduler=None)
     tasks = [
@@ -639,15 +654,12 @@ def render_in_parts(
             with lock:
                 on_beat(index, total, tb)
 
-    runner: LocalParts | DaskParts
-    if options.scheduler:
-        runner = DaskParts(options.scheduler, len(parts), verbose=options.verbose)
-    else:
-        runner = LocalParts()
     t0 = time.perf_counter()
     results = runner.run(tasks, work, report_beat)
     t_parts = time.perf_counter()
-    for part, result in zip(parts, results, strict=True):
+    failures = [(p, r) for p, r in zip(parts, results, strict=True) if r["status"] != "ok"]
+    failures.sort(key=lambda pr: bool(pr[1].get("stopped")))  # the part that failed first
+    for part, result in failures[:1]:
         if result["status"] != "ok":
             beats = f"{timed[part.first].beat.id} .. {timed[part.stop - 1].beat.id}"
             where = f" at beat {result['beat']}" if result.get("beat") else ""

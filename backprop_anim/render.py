@@ -275,6 +275,45 @@ def manim_settings(
     }
 
 
+def run_scene(
+    make_scene: Callable[[dict[str, Any]], Any],
+    options: RenderOptions,
+    media_dir: Path,
+    output_file: str,
+    video_dir: Path | None,
+    *,
+    plain_manim: bool = False,
+    sections: bool = False,
+    preview: bool = False,
+) -> tuple[Path, Any]:
+    """Run one Manim scene with ``options``' settings; return the movie and Manim's writer.
+
+    The one place that runs Manim, for lectures, parts of lectures and comparisons:
+    ``make_scene(kwargs)`` builds the scene with ``kwargs`` (the renderer to use: one
+    encoder for the whole video, a camera that keeps the transformed edge image, no
+    drawing while skipping; see visual/renderer.py), or with Manim's stock renderer
+    when ``plain_manim``.
+    """
+    from manim import tempconfig
+
+    settings = manim_settings(
+        options, media_dir, output_file, sections=sections, preview=preview, video_dir=video_dir
+    )
+    with tempconfig(settings):
+        if plain_manim:
+            scene = make_scene({})
+        else:
+            from .visual.renderer import CachingCamera, SkippingRenderer, StreamingFileWriter
+
+            renderer = SkippingRenderer(
+                file_writer_class=StreamingFileWriter, camera_class=CachingCamera
+            )
+            scene = make_scene({"renderer": renderer})
+        scene.render(preview=preview)
+        writer = scene.renderer.file_writer
+        return Path(writer.movie_file_path), writer
+
+
 def _run_manim(
     trace: Trace,
     timed: list[TimedBeat],
@@ -297,22 +336,12 @@ def _run_manim(
     equivalence tests and benchmarks compare with, and a way out should a Manim upgrade
     break the faster path.
     """
-    from manim import tempconfig
-
     if plain_manim is None:
         plain_manim = os.environ.get("BACKPROP_ANIM_PLAIN_MANIM", "") not in ("", "0")
 
     from scenes.base import LecturePlan
     from scenes.lecture import Lecture
 
-    settings = manim_settings(
-        options,
-        media_dir,
-        "lecture",
-        sections=options.sections,
-        preview=options.preview,
-        video_dir=video_dir,
-    )
     logging.getLogger("manim").setLevel(logging.INFO if options.verbose else logging.ERROR)
     plan = LecturePlan(
         trace=trace,
@@ -325,23 +354,17 @@ def _run_manim(
         plain_manim=plain_manim,
         window=window,
     )
-    with tempconfig(settings):
-        if plain_manim:
-            scene = Lecture(plan)
-        else:
-            # One encoder for the whole video and a camera that keeps the transformed
-            # edge image: the same frames, without Manim's per-play waste (see
-            # backprop_anim/visual/renderer.py and benchmarks/README.md).
-            from .visual.renderer import CachingCamera, SkippingRenderer, StreamingFileWriter
-
-            renderer = SkippingRenderer(
-                file_writer_class=StreamingFileWriter, camera_class=CachingCamera
-            )
-            scene = Lecture(plan, renderer=renderer)
-        scene.render(preview=options.preview)
-        writer = scene.renderer.file_writer
-        movie = Path(writer.movie_file_path)
-        plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
+    movie, writer = run_scene(
+        lambda renderer: Lecture(plan, **renderer),
+        options,
+        media_dir,
+        "lecture",
+        video_dir,
+        plain_manim=plain_manim,
+        sections=options.sections,
+        preview=options.preview,
+    )
+    plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
     return movie, plan
 
 
