@@ -160,10 +160,11 @@ def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
     assert meta["parallel"]["why"].startswith(("auto: one core", "auto: 2 cores, but", "auto:"))
 
 
-def tiny_video(path: Path, width: int, frames: int) -> Path:
+def tiny_video(path: Path, width: int, frames: int, codec: str = "libx264") -> Path:
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=15)
-        stream.width, stream.height, stream.pix_fmt = width, 64, "yuv420p"
+        stream = out.add_stream(codec, rate=15)
+        stream.width, stream.height = width, 64
+        stream.pix_fmt = "argb" if codec == "qtrle" else "yuv420p"
         for k in range(frames):
             frame = av.VideoFrame.from_ndarray(
                 np.full((64, width, 3), 20 * k, dtype=np.uint8), format="rgb24"
@@ -174,18 +175,23 @@ def tiny_video(path: Path, width: int, frames: int) -> Path:
     return path
 
 
-def test_join_copies_packets_and_refuses_different_encodings(tmp_path):
-    a = tiny_video(tmp_path / "a.mp4", 64, 5)
-    b = tiny_video(tmp_path / "b.mp4", 64, 7)
-    joined = concat_videos([a, b], tmp_path / "ab.mp4", [0, 5], 15)
+@pytest.mark.parametrize(
+    ("suffix", "codec"), [("mp4", "libx264"), ("webm", "libvpx-vp9"), ("mov", "qtrle")]
+)
+def test_join_copies_packets_and_refuses_different_encodings(tmp_path, suffix, codec):
+    a = tiny_video(tmp_path / f"a.{suffix}", 64, 5, codec)
+    b = tiny_video(tmp_path / f"b.{suffix}", 64, 7, codec)
+    joined = concat_videos([a, b], tmp_path / f"ab.{suffix}", [0, 5], 15)
     frames = frames_of(joined)
     assert len(frames) == 12
     expected = frames_of(a) + frames_of(b)
     assert all(np.array_equal(x, y) for x, y in zip(frames, expected, strict=True))
-    wide = tiny_video(tmp_path / "wide.mp4", 128, 3)
+    wide = tiny_video(tmp_path / f"wide.{suffix}", 128, 3, codec)
     with pytest.raises(JoinError, match=r"part 2 .*width 64 vs 128"):
-        concat_videos([a, wide], tmp_path / "bad.mp4", [0, 5], 15)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "ab.mp4", "b.mp4", "wide.mp4"]
+        concat_videos([a, wide], tmp_path / f"bad.{suffix}", [0, 5], 15)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"{n}.{suffix}" for n in ("a", "ab", "b", "wide")
+    ]
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
