@@ -70,6 +70,15 @@ def validate(config: Path, overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.option("--path", "show_path", is_flag=True, help="Print the shipped schema file's path.")
+def schema(show_path: bool) -> None:
+    """Print the config's JSON Schema (editors complete and check configs with it)."""
+    from .config.jsonschema import SCHEMA_FILE, schema_text
+
+    click.echo(str(SCHEMA_FILE) if show_path else schema_text(), nl=show_path)
+
+
+@main.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @set_option
 @click.option(

@@ -19,6 +19,7 @@ slow element-by-element walk only runs to word the message once something is wro
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,7 +188,10 @@ class _Checker:
     ) -> list[int]:
         """A list of whole numbers in [lo, hi), checked at once (counts, indices)."""
         self.list_(value, path, f"{what}s")
-        arr = np.array(value) if value else np.zeros(0, dtype=np.int64)
+        try:
+            arr = np.array(value) if value else np.zeros(0, dtype=np.int64)
+        except (ValueError, TypeError, OverflowError):
+            arr = np.zeros((0, 0))  # ragged: the walk below words it
         if (
             arr.ndim == 1
             and arr.dtype.kind == "i"
@@ -197,6 +201,16 @@ class _Checker:
         for i, item in enumerate(value):
             self.integer(item, f"{path}[{i}]", what, lo, hi)
         return value  # numpy refused, the walk accepts: integers beyond int64
+
+    def choice(self, value: Any, path: str, options: Iterable[str], what: str = "") -> str:
+        """One of ``options`` (names: a phase, an op, a kind)."""
+        options = tuple(options)
+        if not isinstance(value, str) or value not in options:
+            where = f" {what}" if what else ""
+            raise self.fail(
+                path, f"expected one of {', '.join(options)}{where}, got {_kind(value)}"
+            )
+        return value
 
     def text(self, value: Any, path: str, what: str) -> str:
         if not isinstance(value, str):
@@ -367,9 +381,7 @@ def _data(c: _Checker, doc: dict[str, Any], sizes: _Sizes) -> dict[str, Any]:
     data = c.obj(doc.get("data", {}), "data", "the data, for pictures")
     if not data:
         return data
-    kind = c.key(data, "kind", "data")
-    if kind not in ("classification", "regression"):
-        raise c.fail("data.kind", f"expected 'classification' or 'regression', got {_kind(kind)}")
+    c.choice(c.key(data, "kind", "data"), "data.kind", ("classification", "regression"))
     n = c.integer(c.key(data, "n", "data"), "data.n", "samples in the data set", lo=1)
     X = c.key(data, "X", "data")
     shown = len(X) if isinstance(X, list) else 0
@@ -460,11 +472,7 @@ def _diverged(c: _Checker, doc: dict[str, Any], cfg: Config, trained: int) -> di
             "diverged.step",
             f"expected {trained} (summary holds the {trained} steps before it), got {step}",
         )
-    phase = c.key(d, "phase", "diverged")
-    if phase not in DIVERGED_PHASES:
-        raise c.fail(
-            "diverged.phase", f"expected one of {', '.join(DIVERGED_PHASES)}, got {_kind(phase)}"
-        )
+    c.choice(c.key(d, "phase", "diverged"), "diverged.phase", DIVERGED_PHASES)
     layer = d.get("layer")
     if layer is not None:
         c.integer(layer, "diverged.layer", "a layer index or null", hi=len(cfg.network.layers))
@@ -546,18 +554,10 @@ def _events(c: _Checker, events: Any, path: str, sizes: _Sizes, batch: int) -> N
     for n, event in enumerate(events):
         where = f"{path}[{n}]"
         event = c.obj(event, where, "an operation")
-        phase = c.key(event, "phase", where)
-        if phase not in PHASE_OPS:
-            raise c.fail(
-                f"{where}.phase", f"expected one of {', '.join(PHASE_OPS)}, got {_kind(phase)}"
-            )
-        op = c.key(event, "op", where)
-        if op not in PHASE_OPS[phase]:
-            raise c.fail(
-                f"{where}.op",
-                f"expected one of {', '.join(PHASE_OPS[phase])} in the {phase} phase, "
-                f"got {_kind(op)}",
-            )
+        phase = c.choice(c.key(event, "phase", where), f"{where}.phase", PHASE_OPS)
+        op = c.choice(
+            c.key(event, "op", where), f"{where}.op", PHASE_OPS[phase], f"in the {phase} phase"
+        )
         if op == "loss":
             c.number(c.key(event, "value", where), f"{where}.value", "the batch loss")
             continue
