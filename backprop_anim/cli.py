@@ -271,7 +271,11 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     default=None,
     help="An edited script.json whose texts replace the generated narration.",
 )
-@click.option("--force", is_flag=True, help="Render even if an identical render is cached.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render even if an identical render is cached, or larger than the size limit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 def render(
     source: Path,
@@ -322,7 +326,12 @@ def render(
     )
     with beat_progress(enabled=not verbose) as on_beat:
         result = render_lecture(
-            source, options, overrides=overrides, output_dir=output, on_beat=on_beat
+            source,
+            options,
+            overrides=overrides,
+            output_dir=output,
+            on_beat=on_beat,
+            allow_large=force,
         )
     click.echo(
         f"video: {result.video} ({result.duration:.1f} s, rendered in "
