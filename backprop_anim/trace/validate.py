@@ -270,7 +270,8 @@ def check_trace(doc: Any, source: str = "<trace>") -> None:
     c = _Checker(source)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UserError(f"{source}: not a backprop-anim trace (no 'format': '{FORMAT}')")
-    if doc.get("version") != VERSION:
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
         raise UserError(
             f"{source}: trace format version {doc.get('version')!r} is not supported "
             f"(this backprop-anim reads version {VERSION}); re-create it with "
@@ -281,8 +282,8 @@ def check_trace(doc: Any, source: str = "<trace>") -> None:
     data = _data(c, doc, sizes)
     summary = c.obj(c.key(doc, "summary", ""), "summary", "every step in brief")
     trained = _summary(c, summary, cfg, sizes, stopped=doc.get("diverged") is not None)
-    diverged = _diverged(c, doc, cfg, trained)
-    _steps(c, doc, sizes, trained, data, diverged)
+    _diverged(c, doc, cfg, trained)
+    _steps(c, doc, sizes, trained, data)
     warnings = c.list_(doc.get("warnings", []), "warnings", "texts")
     for i, w in enumerate(warnings):
         c.text(w, f"warnings[{i}]", "a warning")
@@ -294,7 +295,8 @@ def _config(c: _Checker, doc: dict[str, Any]) -> Config:
         return validate_config(raw, source=c.source)
     except ConfigError as exc:
         first = exc.detail.splitlines()[0]
-        raise c.fail(f"config.{exc.field}" if exc.field else "config", first) from None
+        inside = exc.field and exc.field != "(top level)"
+        raise c.fail(f"config.{exc.field}" if inside else "config", first) from None
 
 
 @dataclass(frozen=True)
@@ -461,10 +463,10 @@ def _summary(
     return trained
 
 
-def _diverged(c: _Checker, doc: dict[str, Any], cfg: Config, trained: int) -> dict[str, Any] | None:
+def _diverged(c: _Checker, doc: dict[str, Any], cfg: Config, trained: int) -> None:
     diverged = doc.get("diverged")
     if diverged is None:
-        return None
+        return
     d = c.obj(diverged, "diverged", "null, or where training diverged")
     step = c.integer(c.key(d, "step", "diverged"), "diverged.step", "a step")
     if step != trained:
@@ -477,7 +479,6 @@ def _diverged(c: _Checker, doc: dict[str, Any], cfg: Config, trained: int) -> di
     if layer is not None:
         c.integer(layer, "diverged.layer", "a layer index or null", hi=len(cfg.network.layers))
     c.text(c.key(d, "message", "diverged"), "diverged.message", "what to tell the user")
-    return d
 
 
 def _steps(
@@ -486,7 +487,6 @@ def _steps(
     sizes: _Sizes,
     trained: int,
     data: dict[str, Any],
-    diverged: dict[str, Any] | None,
 ) -> None:
     steps = c.list_(c.key(doc, "steps", ""), "steps", "the detailed steps")
     if len(steps) > MAX_DETAIL_STEPS:
