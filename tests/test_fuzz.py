@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_gradients import KINKED, numeric_gradients
 
+from backprop_anim import overview
 from backprop_anim.batch.sweep import load_batch
 from backprop_anim.config.loader import config_from_dict, load_config, parse_yaml, validate
 from backprop_anim.engine.network import Network
@@ -145,11 +146,17 @@ TRACE_PATHS = {name: paths(doc) for name, doc in TRACES.items()}
 
 
 def read_everything(trace: Trace) -> None:
-    """What a render reads before Manim: the storyboard of every scene and the words."""
+    """What a render reads before Manim: the storyboard of every scene, the words, and
+    the overview's figures (keyframes, the network at a snapshot on the data)."""
     steps = [s.step for s in trace.steps] or None
     options = RenderOptions(steps=steps, scenes=SCENES, voice="none")
     beats = build_storyboard(trace, options)
     build_script(trace, beats, level="detailed")
+    overview.view_of(trace)
+    overview.targets_out_of_reach(trace)
+    X, _ = overview.data_arrays(trace)
+    for snap in overview.keyframes(trace):
+        overview.predict(trace, snap, X)
 
 
 @st.composite
