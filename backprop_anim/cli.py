@@ -59,8 +59,17 @@ def main() -> None:
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @set_option
 def validate(config: Path, overrides: tuple[str, ...]) -> None:
-    """Check CONFIG and print a short summary (layers, parameters, steps)."""
+    """Check CONFIG (or a saved trace.json) and print a short summary."""
     from .engine.data import load_dataset
+
+    if config.suffix.lower() == ".json":
+        from .trace.model import load_trace
+
+        if overrides:
+            raise UserError("--set applies to a config; a saved trace is checked as it is")
+        click.echo(describe_trace(load_trace(config)))
+        click.echo("trace is valid")
+        return
 
     loaded = load_config(config, overrides)
     data = load_dataset(loaded)  # a missing CSV column or a class count that does not fit

@@ -465,3 +465,18 @@ def test_cli_render_of_a_damaged_trace_exits_2_and_writes_nothing(tmp_path, book
     assert result.stderr.count("\n") == 1
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trace.json"]
+
+
+def test_cli_validate_checks_a_saved_trace(tmp_path, book):
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(book))
+    ok = CliRunner().invoke(main, ["validate", str(path)])
+    assert ok.exit_code == 0 and ok.stdout.strip().endswith("trace is valid")
+    doc = copy.deepcopy(book)
+    doc["steps"][0]["layers"][0]["b"].append(0.1)
+    path.write_text(json.dumps(doc))
+    bad = CliRunner().invoke(main, ["validate", str(path)])
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr == (
+        f"Error: {path}: steps[0].layers[0].b: expected 2 values (units of 'hidden'), got 3\n"
+    )
