@@ -385,8 +385,8 @@ def _data(c: _Checker, doc: dict[str, Any], sizes: _Sizes) -> dict[str, Any]:
         return data
     c.choice(c.key(data, "kind", "data"), "data.kind", ("classification", "regression"))
     n = c.integer(c.key(data, "n", "data"), "data.n", "samples in the data set", lo=1)
-    X = c.key(data, "X", "data")
-    shown = len(X) if isinstance(X, list) else 0
+    X = c.list_(c.key(data, "X", "data"), "data.X", "the inputs of the shown samples")
+    shown = len(X)
     if shown > n:
         raise c.fail("data.X", f"expected at most {n} rows (data.n), got {shown}")
     # Checked, not replaced: the data section stays plain JSON (Trace.data is saved as is).
