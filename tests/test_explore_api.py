@@ -215,7 +215,13 @@ def test_view_numbers_are_fmt_texts_and_events_in_trace_order(fresh) -> None:
     assert [e["op"] for e in step["events"]] == [e["op"] for e in trace.steps[0].events]
     first = step["events"][0]
     assert first["title"] == "Forward · hidden · weighted sum z of h1"
-    assert "0.15 \\cdot 0.05 + 0.2 \\cdot 0.1 + 0.35 = 0.3775" in first["latex"]
+    status, formula = fresh.json("GET", "/api/formula?step=0&i=0")
+    assert status == 200
+    assert "0.15 \\cdot 0.05 + 0.2 \\cdot 0.1 + 0.35 = 0.3775" in formula["latex"]
+    status, formula = fresh.json("GET", "/api/formula?step=0&i=16")  # delta of o2
+    assert formula["latex"].endswith(r"\left(-0.2171\right) \cdot 0.1755 = -0.0381")
+    assert fresh.json("GET", "/api/formula?step=0&i=99")[0] == 400
+    assert fresh.json("GET", "/api/formula?step=3&i=0")[0] == 400
 
 
 def test_add_and_remove_a_hidden_unit(fresh) -> None:

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from .jobs import RenderJobs
 from .session import EditError, ExploreSession, State, trace_json
-from .view import snapshot_view, view, weight_series
+from .view import formula_view, snapshot_view, view, weight_series
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024  # an edit is a path and a value: a few hundred bytes
@@ -77,6 +77,12 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
     def trace_response(state: State) -> Response:
         return Response(cache.get(state), media_type="application/json")
 
+    def reply(request: Request, state: State) -> Response:
+        """The new trace; ``?reply=revision`` (the page) only its revision number."""
+        if request.query_params.get("reply") == "revision":
+            return JSONResponse({"revision": state.revision})
+        return trace_response(state)
+
     async def guarded(request: Request, handler) -> Response:
         try:
             return await handler(request)
@@ -94,7 +100,7 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
             if "path" not in body or "value" not in body:
                 raise EditError("body", 'expected {"path": "a.b.0", "value": ...}')
             state = await run_in_threadpool(session.set, body["path"], body["value"])
-            return trace_response(state)
+            return reply(request, state)
 
         return await guarded(request, handle)
 
@@ -107,7 +113,7 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
             if change not in (-1, 1) or isinstance(change, bool):
                 raise EditError("change", "expected 1 (add a unit) or -1 (remove one)")
             state = await run_in_threadpool(session.resize_layer, layer, change)
-            return trace_response(state)
+            return reply(request, state)
 
         return await guarded(request, handle)
 
@@ -132,6 +138,18 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
             step = int_param(request, "step")
             state = session.state
             return JSONResponse(await run_in_threadpool(view, state, step))
+
+        return await guarded(request, handle)
+
+    async def get_formula(request: Request) -> Response:
+        async def handle(request: Request) -> Response:
+            step, i = int_param(request, "step"), int_param(request, "i")
+            found = None if step is None or i is None else formula_view(session.state, step, i)
+            if found is None:
+                raise EditError(
+                    "step, i", "expected a detailed step and the index of one of its events"
+                )
+            return JSONResponse(found)
 
         return await guarded(request, handle)
 
@@ -203,6 +221,7 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
         Route("/api/unit", post_unit, methods=["POST"]),
         Route("/api/config", get_config, methods=["GET"]),
         Route("/api/view", get_view, methods=["GET"]),
+        Route("/api/formula", get_formula, methods=["GET"]),
         Route("/api/snapshot/{step:int}", get_snapshot, methods=["GET"]),
         Route("/api/series", get_series, methods=["GET"]),
         Route("/api/render", post_render, methods=["POST"]),

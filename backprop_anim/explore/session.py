@@ -45,8 +45,10 @@ MAX_SAMPLES = 5_000
 MAX_PATH_PARTS = 12
 MAX_PATH_LENGTH = 200
 # Every step is snapshotted (so the training slider can stop at each step) when the
-# config leaves trace.snapshot_every unset and trains at most this many steps.
-SNAPSHOT_EVERY_STEP_UP_TO = 1_000
+# config leaves trace.snapshot_every unset and the snapshots hold at most this many
+# parameters in all (steps x parameters): the textbook net for 1,000 steps, a 64-16-10
+# net for 80; beyond, the engine's default spacing (about 50 snapshots).
+SNAPSHOT_EVERY_STEP_BUDGET = 100_000
 # Explicit weights beyond this many stay drawn by the init scheme in the saved config.
 MATERIALIZE_LIMIT = MAX_WEIGHTS
 
@@ -258,7 +260,8 @@ class ExploreSession:
 
     def _train(self, loaded: LoadedConfig) -> Trace:
         cfg = loaded.config
-        if cfg.trace.snapshot_every is None and cfg.training.steps <= SNAPSHOT_EVERY_STEP_UP_TO:
+        budget = cfg.training.steps * cfg.network.n_parameters()
+        if cfg.trace.snapshot_every is None and budget <= SNAPSHOT_EVERY_STEP_BUDGET:
             # Every step on the training slider; snapshots never change the training.
             cfg = cfg.model_copy(
                 update={"trace": cfg.trace.model_copy(update={"snapshot_every": 1})}

@@ -5,7 +5,7 @@ The page never rounds a number: each one arrives here as the text
 next to the raw value only where the picture needs a size or a sign (an edge's width
 and colour, a point on a curve). Each event of a detailed step comes with its title
 and its formula with numbers, built by :mod:`backprop_anim.visual.equations` (the
-scenes' equations) in the LaTeX spelling the page typesets.
+scenes' equations) in the LaTeX spelling the page typesets (one event per request).
 """
 
 from __future__ import annotations
@@ -121,10 +121,8 @@ def step_view(trace: Trace, step: Step, digits: int) -> dict[str, Any]:
                 "act_derivative": texts(layer.act_derivative[0], digits),
                 "delta": texts(layer.delta[0], digits),
                 "grad_W": texts(layer.grad_W, digits),
-                "grad_W_raw": layer.grad_W.tolist(),
                 "grad_b": texts(layer.grad_b, digits),
                 "W_next": texts(layer.W_next, digits),
-                "W_next_raw": layer.W_next.tolist(),
                 "b_next": texts(layer.b_next, digits),
                 "updated": layer.updated,
             }
@@ -137,7 +135,6 @@ def step_view(trace: Trace, step: Step, digits: int) -> dict[str, Any]:
             "layer": ev.get("layer"),
             "unit": ev.get("unit"),
             "title": _title(trace, ev),
-            "latex": event_formula(trace, step, ev, digits),
             "note": _note(trace, step, ev),
         }
         for ev in step.events
@@ -153,6 +150,31 @@ def step_view(trace: Trace, step: Step, digits: int) -> dict[str, Any]:
         "loss_terms": texts(step.loss_terms.sum(axis=0), digits),
         "layers": layers,
         "events": events,
+        "overview": {
+            "phase": "step",
+            "title": f"The whole step {step.step}: every number of the forward and backward pass",
+            "latex": E.loss_change(step, digits).latex,
+            "note": "the loss of this batch before the update, and after it"
+            + ("" if len(step.samples) == 1 else f" (a batch of {len(step.samples)})")
+            + "; ⇤ or Play replays the step operation by operation",
+        },
+    }
+
+
+def formula_view(state: State, step_number: int, i: int, digits: int = 4) -> dict[str, Any] | None:
+    """The formula of event ``i`` of detailed step ``step_number`` (None if there is none).
+
+    Asked for one event at a time: building every formula of a 64-16-10 step (about 250
+    events) would cost more than training it, and the page shows one at a time.
+    """
+    trace = state.trace
+    step = next((s for s in trace.steps if s.step == step_number), None)
+    if step is None or not 0 <= i < len(step.events):
+        return None
+    return {
+        "step": step_number,
+        "i": i,
+        "latex": event_formula(trace, step, step.events[i], digits),
     }
 
 

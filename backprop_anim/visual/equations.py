@@ -70,7 +70,7 @@ def weighted_sum(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Exp
         F.sub("z", me),
         F.join(sym_terms, "+"),
         F.join(num_terms, "+"),
-        F.num(layer.z[0, j], digits),
+        F.number(layer.z[0, j], digits),
     )
 
 
@@ -88,7 +88,7 @@ def activation(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
                 F.sup(F.var("e"), F.sub("z", me)), F.sym("sum") + F.sup(F.var("e"), F.sub("z", "k"))
             )
             + F.lit("=")
-            + F.num(a, digits)
+            + F.number(a, digits)
         )
     symbol = F.activation_symbol(act)
     return (
@@ -98,7 +98,7 @@ def activation(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
         + F.lit("=")
         + F.call(symbol, F.num(z, digits))
         + F.lit("=")
-        + F.num(a, digits)
+        + F.number(a, digits)
     )
 
 
@@ -118,7 +118,7 @@ def loss(trace: Trace, step: Step, digits: int) -> F.Expr:
     shares = [F.num(terms[k], digits) for k in range(min(len(terms), 4))]
     if len(terms) > 4:
         shares.append(F.sym("dots"))
-    return _aligned(F.var("L"), written, F.join(shares, "+"), F.num(step.loss, digits))
+    return _aligned(F.var("L"), written, F.join(shares, "+"), F.number(step.loss, digits))
 
 
 def loss_term(trace: Trace, step: Step, k: int, digits: int) -> F.Expr:
@@ -127,7 +127,7 @@ def loss_term(trace: Trace, step: Step, k: int, digits: int) -> F.Expr:
     me = unit_name(trace, i + 1, k)
     y, a = float(step.y[0, k]), float(step.layers[i].a[0, k])
     share = F.sub("L", me)
-    value = F.num(float(step.loss_terms[:, k].sum()), digits)
+    value = F.number(float(step.loss_terms[:, k].sum()), digits)
     if len(step.samples) > 1:
         return share + F.lit("=") + value
     yy, aa = F.num(y, digits), F.num(a, digits)
@@ -158,6 +158,19 @@ def loss_term(trace: Trace, step: Step, k: int, digits: int) -> F.Expr:
     return share + F.lit("=") + sym + F.lit("=") + num + F.lit("=") + value
 
 
+def loss_change(step: Step, digits: int) -> F.Expr:
+    """The step's loss before its update and after it (same batch): L -> L⁺."""
+    return (
+        F.var("L")
+        + F.lit("=")
+        + F.number(step.loss, digits)
+        + F.sym("rarrow")
+        + F.sup(F.var("L"), "+")
+        + F.lit("=")
+        + F.number(step.loss_after, digits)
+    )
+
+
 def fused_output(trace: Trace, i: int) -> bool:
     """Whether layer i's delta is the loss's closed form a - y (softmax/CE, sigmoid/BCE)."""
     info = trace.network
@@ -181,8 +194,8 @@ def slope(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
                 + F.lit("=")
                 + per_sample(F.num(a, digits) + F.lit("-") + F.num(y, digits), step)
             )
-            return grad_a + F.lit("=") + rhs + F.lit("=") + F.num(dL_da, digits)
-        return grad_a + F.lit("=") + F.num(dL_da, digits)
+            return grad_a + F.lit("=") + rhs + F.lit("=") + F.number(dL_da, digits)
+        return grad_a + F.lit("=") + F.number(dL_da, digits)
     nxt = step.layers[i + 1]
     k_all = range(nxt.W.shape[0])
     shown = list(k_all)[:MAX_TERMS]
@@ -198,7 +211,7 @@ def slope(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     if len(k_all) > MAX_TERMS:
         terms_sym.append(F.sym("dots"))
         terms_num.append(F.sym("dots"))
-    return _aligned(grad_a, F.join(terms_sym, "+"), F.join(terms_num, "+"), F.num(dL_da, digits))
+    return _aligned(grad_a, F.join(terms_sym, "+"), F.join(terms_num, "+"), F.number(dL_da, digits))
 
 
 def derivative(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
@@ -225,7 +238,7 @@ def derivative(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     elif act == "tanh":
         eq = eq + F.Expr("1", "1") + F.lit("-") + F.sup(F.sub("a", me), "2") + F.lit("=")
         eq = eq + F.Expr("1", "1") + F.lit("-") + F.sup(F.num(a, digits), "2") + F.lit("=")
-    return eq + F.num(float(step.layers[i].act_derivative[0, j]), digits)
+    return eq + F.number(float(step.layers[i].act_derivative[0, j]), digits)
 
 
 def delta(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
@@ -233,7 +246,7 @@ def delta(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     layer = step.layers[i]
     act = trace.network.activations[i]
     me = unit_name(trace, i + 1, j)
-    value = F.num(float(layer.delta[0, j]), digits)
+    value = F.number(float(layer.delta[0, j]), digits)
     if fused_output(trace, i):
         a, y = float(layer.a[0, j]), float(step.y[0, j])
         return (
@@ -285,7 +298,7 @@ def weight_gradients(trace: Trace, step: Step, i: int, j: int, digits: int) -> F
     lines = []
     for k in range(min(fan_in, MAX_TERMS)):
         src = unit_name(trace, i, k)
-        g = F.num(float(layer.grad_W[j, k]), digits)
+        g = F.number(float(layer.grad_W[j, k]), digits)
         lhs = F.grad(F.var("L"), F.sub("w", f"{me},{src}"))
         rule = _batch_sum(step) + F.sub(F.sym("delta"), me) + F.sym("dot") + F.sub("a", src)
         if len(step.samples) == 1:
@@ -312,7 +325,7 @@ def bias_gradient(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Ex
         + _batch_sum(step)
         + F.sub(F.sym("delta"), me)
         + F.lit("=")
-        + F.num(float(layer.grad_b[j]), digits)
+        + F.number(float(layer.grad_b[j]), digits)
     )
 
 
@@ -377,25 +390,29 @@ def weight_updates(
             for k in range(min(fan_in, MAX_TERMS))
         ]
     lines = []
+    if opt["name"] != "sgd":
+        # Momentum and Adam carry state from earlier steps: the rule, then the results.
+        eta = F.sym("eta") + F.lit("=") + lr
+        lines.append(F.Expr(" & ", " & ") + update_rule(opt) + F.Expr(", quad ", r",\quad ") + eta)
     for name, old, grad, new in items:
         lhs = F.sup(name, "+") + F.Expr(" &= ", " &= ")
         if opt["name"] == "sgd" and new != old:
             lines.append(
                 lhs
-                + F.num(old, digits)
+                + F.number(old, digits)
                 + F.lit("-")
                 + lr
                 + F.sym("dot")
                 + F.num(grad, digits)
                 + F.lit("=")
-                + F.num(new, digits)
+                + F.number(new, digits)
             )
         else:
             lines.append(
                 lhs
-                + F.num(new, digits)
+                + F.number(new, digits)
                 + F.Expr(' quad ("was" ', r" \quad (\text{was } ")
-                + F.num(old, digits)
+                + F.number(old, digits)
                 + F.Expr(")", ")")
             )
     if not bias and layer.W.shape[1] > MAX_TERMS:
