@@ -71,9 +71,20 @@ async def type_into(c: Chromium, selector: str, text: str) -> None:
     await c.call("Input.insertText", text=text)
 
 
+async def until(c: Chromium, expression: str, wanted: object, timeout: float = 30) -> None:
+    """Wait until a JavaScript expression has the wanted value (the machine may be busy)."""
+    value = None
+    for _ in range(int(timeout / 0.05)):
+        value = await c.evaluate(expression)
+        if value == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{expression} is {value!r}, expected {wanted!r}")
+
+
 async def shown_formula(c: Chromium) -> str:
     """The typeset formula's text, once the page has it (formulas come one per request)."""
-    for _ in range(200):
+    for _ in range(600):
         text = await c.evaluate("document.getElementById('formula').textContent")
         if text:
             return text
@@ -82,7 +93,7 @@ async def shown_formula(c: Chromium) -> str:
 
 
 async def wait_revision(c: Chromium, revision: int) -> None:
-    for _ in range(400):
+    for _ in range(600):
         if await c.evaluate("explore.state.view.revision") > revision:
             return
         await asyncio.sleep(0.05)
@@ -110,7 +121,7 @@ def test_page_shows_edits_and_steps_through_the_textbook_step(server, tmp_path: 
             assert await c.evaluate("document.getElementById('editor').hidden") is False
             await type_into(c, "#editor-input", "heavy")
             await click(c, "#editor-ok")
-            for _ in range(200):
+            for _ in range(600):
                 error = await c.evaluate("document.getElementById('editor-error').textContent")
                 if error:
                     break
@@ -169,5 +180,64 @@ def test_page_shows_edits_and_steps_through_the_textbook_step(server, tmp_path: 
             assert problems == []
             assert len(c.problems()) == 1
             assert not [u for u in c.requested_urls() if not u.startswith((server.url, "data:"))]
+
+    asyncio.run(run())
+
+
+def test_training_slider_watches_a_weight_and_details_a_step(server, tmp_path: Path) -> None:
+    shots = shots_dir(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        async with Chromium(chromium()) as c:
+            await c.open(server.url + "/", width=1280, height=800)
+            await ready(c)
+            revision = await c.evaluate("explore.state.view.revision")
+            # More training steps, typed into the settings panel.
+            await c.evaluate(
+                "[...document.querySelectorAll('#settings input.number')].at(-1).id = 'steps'"
+            )
+            await type_into(c, "#steps", "20")
+            await c.call(
+                "Input.dispatchKeyEvent",
+                type="keyDown",
+                key="Enter",
+                code="Enter",
+                windowsVirtualKeyCode=13,
+            )
+            await wait_revision(c, revision)
+            trace = json.loads(server.request("GET", "/api/trace")[1])
+            assert trace["config"]["training"]["steps"] == 20
+            snap = next(s for s in trace["summary"]["snapshots"] if s["step"] == 5)
+            # Slide to step 5 (not detailed): the weights after 5 updates.
+            await c.evaluate(
+                "(() => { const s = document.getElementById('train-slider'); s.value = 5;"
+                " s.dispatchEvent(new Event('input')); })()"
+            )
+            await until(c, "explore.state.snapshot !== null", True)
+            banner = await c.evaluate("document.getElementById('banner').textContent")
+            assert banner.startswith("After 5 updates")
+            label = await c.evaluate("document.querySelector('[data-key=\"w:1:0:0\"]').textContent")
+            assert label == fmt(snap["W"][1][0][0])
+            # Watch that weight: its curve over the training, its value at the slider.
+            await click(c, '[data-key="w:1:0:0"]')
+            await click(c, "#editor-watch")
+            for _ in range(600):
+                curve = await c.evaluate("document.getElementById('curve').textContent")
+                if "o1 ← h1" in curve:
+                    break
+                await asyncio.sleep(0.05)
+            assert f"w o1 ← h1 = {fmt(snap['W'][1][0][0])}" in curve
+            await c.screenshot(shots / "explore-training.png")
+            # Trace step 5 in detail: its operations replay like the first step's.
+            revision = await c.evaluate("explore.state.view.revision")
+            await click(c, "#detail-step")
+            await wait_revision(c, revision)
+            await until(
+                c, "document.getElementById('counter').textContent", "39 operations · step 5"
+            )
+            config = server.request("GET", "/api/config")[1].decode()
+            assert "detail_steps:\n  - 0\n  - 5\n  - 19" in config
+            assert c.problems() == []
 
     asyncio.run(run())

@@ -193,6 +193,17 @@ function renderOperation(step) {
   }
   if (ev && !whole && state.pos + 1 < n) prefetchFormula(step, state.pos + 1);
   $("op-note").textContent = ev ? ev.note : "";
+  $("phase").hidden = !ev;
+  const detail = $("detail-step");
+  const s = state.slider;
+  detail.hidden = !(state.snapshot && s < state.view.training.steps);
+  detail.textContent = `Trace step ${s} in detail`;
+  if (state.snapshot) {
+    $("op-title").textContent = `After ${s} update${s === 1 ? "" : "s"}`;
+    $("op-note").textContent = s < state.view.training.steps
+      ? `Step ${s} starts from these weights. Trace it in detail to replay its operations.`
+      : "The weights at the end of training.";
+  }
   for (const id of ["first", "prev", "next", "last", "play"]) $(id).disabled = !step;
   $("play").textContent = state.playing ? "⏸ Pause" : "▶ Play";
   $("speed-label").textContent = `${Number($("speed").value).toFixed(1)} s`;
@@ -561,6 +572,14 @@ function wire() {
     if (e.key === "Escape") closeEditor();
   });
   $("render").addEventListener("click", startRender);
+  $("detail-step").addEventListener("click", async () => {
+    const s = state.slider;
+    const wanted = [...new Set([...state.view.training.detailed, s])].sort((x, y) => x - y);
+    state.stepNumber = s;
+    state.pos = Infinity;
+    const ok = await edit({ path: "trace.detail_steps", value: wanted }, toast);
+    if (!ok) state.stepNumber = null;
+  });
   $("video-close").addEventListener("click", () => {
     $("video").pause();
     $("video-box").hidden = true;
