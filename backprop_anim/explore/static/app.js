@@ -193,7 +193,7 @@ function renderOperation(step) {
   }
   if (ev && !whole && state.pos + 1 < n) prefetchFormula(step, state.pos + 1);
   $("op-note").textContent = ev ? ev.note : "";
-  $("phase").hidden = !ev;
+  $("phase").style.visibility = ev ? "visible" : "hidden";
   const detail = $("detail-step");
   const s = state.slider;
   detail.hidden = !(state.snapshot && s < state.view.training.steps);
@@ -228,9 +228,9 @@ function showFormula(latex) {
 
 /** Shrink a formula that is wider than its panel (down to 45%; beyond, it scrolls). */
 function fitFormula(box) {
-  let size = 1.35;
+  let size = 1.45;
   box.style.fontSize = `${size}rem`;
-  while (box.scrollWidth > box.clientWidth + 1 && size > 0.6) {
+  while ((box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1) && size > 0.6) {
     size -= 0.05;
     box.style.fontSize = `${size}rem`;
   }
