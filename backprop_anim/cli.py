@@ -233,6 +233,9 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--tex", is_flag=True, help="Typeset formulas with LaTeX (needs a TeX install).")
 @click.option("--stills", is_flag=True, help="Also write one PNG per beat into stills/.")
 @click.option("--sections", is_flag=True, help="Also write one silent clip per beat.")
+@click.option(
+    "--clips", is_flag=True, help="Also write clips/NN-<beat>.mp4: each beat with its narration."
+)
 @click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
 @click.option(
     "-o",
@@ -277,6 +280,7 @@ def render(
     tex: bool,
     stills: bool,
     sections: bool,
+    clips: bool,
     transparent: bool,
     output: Path | None,
     preview: bool,
@@ -302,6 +306,7 @@ def render(
         tex=tex,
         stills=stills,
         sections=sections,
+        clips=clips,
         transparent=transparent,
         preview=preview,
         digits=digits,

@@ -39,6 +39,7 @@ class RenderOptions:
     tex: bool = False  # real LaTeX instead of Typst for formulas
     stills: bool = False
     sections: bool = False  # also one silent clip per beat (Manim's --save_sections)
+    clips: bool = False  # also clips/NN-<beat>.<format>, cut from the lecture, with sound
     transparent: bool = False
     preview: bool = False
     voice: str = "auto"
@@ -87,6 +88,11 @@ class RenderOptions:
             )
         if self.captions not in ("file", "burn"):
             raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
+        if self.clips and self.format == "gif":
+            raise UserError(
+                "--clips: a GIF has no sound and no keyframes to cut at; "
+                "use --format mp4, webm or mov"
+            )
         if self.fps is not None and not 1 <= self.fps <= 120:
             raise UserError(f"--fps: expected 1 to 120, got {self.fps}")
 
