@@ -236,6 +236,9 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option(
     "--clips", is_flag=True, help="Also write clips/NN-<beat>.mp4: each beat with its narration."
 )
+@click.option(
+    "--slides", is_flag=True, help="Also write <name>.pptx: a slide per beat playing its clip."
+)
 @click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
 @click.option(
     "-o",
@@ -281,6 +284,7 @@ def render(
     stills: bool,
     sections: bool,
     clips: bool,
+    slides: bool,
     transparent: bool,
     output: Path | None,
     preview: bool,
@@ -307,6 +311,7 @@ def render(
         stills=stills,
         sections=sections,
         clips=clips,
+        slides=slides,
         transparent=transparent,
         preview=preview,
         digits=digits,

@@ -6,6 +6,7 @@ it without importing a renderer. Quality letters mean what they mean in Manim.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class RenderOptions:
     stills: bool = False
     sections: bool = False  # also one silent clip per beat (Manim's --save_sections)
     clips: bool = False  # also clips/NN-<beat>.<format>, cut from the lecture, with sound
+    slides: bool = False  # also <name>.pptx, one slide per beat with its clip (python-pptx)
     transparent: bool = False
     preview: bool = False
     voice: str = "auto"
@@ -92,6 +94,16 @@ class RenderOptions:
             raise UserError(
                 "--clips: a GIF has no sound and no keyframes to cut at; "
                 "use --format mp4, webm or mov"
+            )
+        if self.slides and self.format != "mp4":
+            raise UserError(
+                f"--slides: slides embed each beat's clip as mp4 (what PowerPoint and "
+                f"Impress play), and --format is {self.format}; use --format mp4"
+            )
+        if self.slides and importlib.util.find_spec("pptx") is None:
+            raise UserError(
+                "--slides needs python-pptx, which the 'slides' extra installs: "
+                "pip install 'backprop-anim[slides]' (make setup installs it)"
             )
         if self.fps is not None and not 1 <= self.fps <= 120:
             raise UserError(f"--fps: expected 1 to 120, got {self.fps}")

@@ -1,4 +1,4 @@
-"""Present and publish a rendered lecture: chapters, clips, a thumbnail.
+"""Present and publish a rendered lecture: chapters, clips, a thumbnail, a page.
 
 Everything here reads what a render already made (the video, the timed beats, the
 narration, the stills) and writes files beside the video; nothing re-renders or
@@ -8,7 +8,9 @@ makes; the pieces are usable alone:
 - :mod:`.remux`: keyframe-exact cutting and joining by copying packets, chapter marks;
 - :mod:`.chapters`: beat spans, video chapters, YouTube chapters, chapters WebVTT;
 - :mod:`.clips`: one clip per beat with its own narration;
-- :mod:`.thumbnail`: the 1280×720 title card.
+- :mod:`.thumbnail`: the 1280×720 title card;
+- :mod:`.page`: ``index.html``, the offline lecture page with presenter mode;
+- :mod:`.slides`: ``<name>.pptx``, one slide per beat with its clip (``slides`` extra).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def write_publish_outputs(
     frames: list[Image.Image],
     options: RenderOptions,
 ) -> Published:
-    """Chapters (in the video, ``.chapters.vtt``, ``.youtube.txt``), thumbnail, clips."""
+    """Chapters (in the video, ``.chapters.vtt``, ``.youtube.txt``), thumbnail, page;
+    clips and slides when asked for."""
     from .thumbnail import write_thumbnail
 
     fps = options.frame_rate
@@ -93,7 +96,7 @@ def write_publish_outputs(
     ]
     out.meta["youtube_chapters"] = [{"start": t, "title": text} for t, text in youtube]
     out.meta["beat_titles"] = {s.id: s.title for s in spans}
-    if options.clips:
+    if options.clips or options.slides:  # slides embed the clips
         from .clips import write_clips
 
         clips = write_clips(video, timed, narration.clips, fps, folder / "clips")
@@ -101,4 +104,37 @@ def write_publish_outputs(
         out.meta["clips"] = {
             tb.beat.id: f"clips/{path.name}" for tb, path in zip(timed, clips, strict=True)
         }
+        if options.slides:
+            from .slides import BeatSlide, write_slides
+
+            texts = {line.beat_id: line.text for line in narration.lines}
+            deck = [
+                BeatSlide(span.title, clip, frame, texts.get(span.id, ""))
+                for span, clip, frame in zip(spans, clips, frames, strict=True)
+            ]
+            out.files.append(write_slides(folder / f"{name}.pptx", title, description, deck))
+            out.meta["slides"] = f"{name}.pptx"
+    if options.format != "gif":  # the page plays the video in a <video> element
+        from .page import write_lecture_page
+
+        starts = {tb.beat.id: tb.start(fps) for tb in timed}
+        notes = folder / "notes.md"
+        out.files += write_lecture_page(
+            folder,
+            title=title,
+            description=description,
+            video=video.name,
+            fps=fps,
+            duration=timed[-1].end(fps),
+            spans=spans,
+            chapters=marks,
+            lines=[(line.beat_id, line.text) for line in narration.lines],
+            speech=narration.speech,
+            cues=narration.cues(starts) if options.captions != "burn" else [],
+            stills=frames,
+            notes_markdown=notes.read_text(encoding="utf-8") if notes.is_file() else None,
+            clips=out.meta.get("clips"),
+            theme=options.theme,
+        )
+        out.meta["page"] = "index.html"
     return out
