@@ -284,7 +284,12 @@
     return false;
   }
 
-  if (mode === "speaker") { runSpeaker(); return; }
+  if (mode === "speaker") {
+    video.preload = "none"; // the speaker view shows stills, not the video
+    runSpeaker();
+    document.body.dataset.ready = "1";
+    return;
+  }
   document.body.classList.add(mode);
   buildLists();
   addTracks();
