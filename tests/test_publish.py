@@ -219,6 +219,23 @@ CURRENT = """({
   sentence: Number(document.querySelector("#transcript .current")?.dataset.index ?? -1),
   beat: lecture.state.beat,
 })"""
+
+
+def click_and_seek(target: str) -> str:
+    """Click ``target``; the page's state when the seek it makes is done.
+
+    The click also starts playing; that call is held back here so that the time read is
+    where the seek landed, not where a loaded machine has played on to.
+    """
+    return (
+        "new Promise((resolve) => {"
+        " lecture.video.play = () => Promise.resolve();"
+        f' lecture.video.addEventListener("seeked", () => {{ delete lecture.video.play;'
+        f" resolve({CURRENT}); }}, {{once: true}});"
+        f" {target}.click(); }})"
+    )
+
+
 READY = "document.body.dataset.ready === '1' && lecture.video.readyState >= 3"
 
 
@@ -265,13 +282,12 @@ def test_lecture_page_offline_chapters_transcript_and_keys(published, tmp_path):
             seen["tracks"] = await browser.evaluate(
                 "[...lecture.video.textTracks].map((t) => [t.kind, t.cues ? t.cues.length : -1])"
             )
-            # Clicking a chapter seeks to its start and marks it.
-            await browser.evaluate(
-                "lecture.video.muted = true;"
-                "document.querySelectorAll('#chapters li button')[2].click()"
+            # Clicking a chapter seeks to its start (and plays) and marks it.
+            await browser.evaluate("lecture.video.muted = true")
+            seen["clicked"] = await browser.evaluate(
+                click_and_seek("document.querySelectorAll('#chapters li button')[2]")
             )
-            await browser.wait_for("!lecture.video.seeking && lecture.video.currentTime > 0")
-            seen["clicked"] = await browser.evaluate(CURRENT)
+            await browser.evaluate("lecture.video.pause()")
             # Playing across a chapter boundary moves the highlight.
             await browser.evaluate(
                 f"lecture.video.currentTime = {chapters[3]['start'] - 0.4};lecture.video.play()"
@@ -281,12 +297,9 @@ def test_lecture_page_offline_chapters_transcript_and_keys(published, tmp_path):
             await browser.evaluate("lecture.video.pause()")
             await browser.screenshot(shots / "lecture-page.png")
             # A sentence of the transcript seeks to where it is spoken.
-            seen["sentence_start"] = await browser.evaluate(
-                "const s = document.querySelectorAll('#transcript .sentence')[1];"
-                "s.click(); Number(s.dataset.start)"
-            )
-            await browser.wait_for("!lecture.video.seeking")
-            seen["after_sentence"] = await browser.evaluate(CURRENT)
+            sentence = "document.querySelectorAll('#transcript .sentence')[1]"
+            seen["sentence_start"] = await browser.evaluate(f"Number({sentence}.dataset.start)")
+            seen["after_sentence"] = await browser.evaluate(click_and_seek(sentence))
             await browser.evaluate("lecture.video.pause()")  # a click seeks and plays
             # Keys: → goes to the next beat's start, ← back, space plays.
             await browser.evaluate(f"lecture.video.currentTime = {beats[1]['start'] + 0.5}")
