@@ -7,7 +7,7 @@ the beats before the part's window (every animation runs to its end state, nothi
 drawn or encoded; :class:`~backprop_anim.visual.renderer.SkippingRenderer`), then drawn
 and encoded for its own beats, and stopped after its last. Its video starts on a
 keyframe (a fresh encoder always does) and is encoded with the same settings as every
-other part, so the parts are joined by copying packets (:mod:`backprop_anim.remux`)
+other part, so the parts are joined by copying packets (:func:`backprop_anim.publish.remux.join`)
 and the narration is mixed once over the whole, exactly as for a serial render.
 
 Where the cuts go: :func:`split_lecture` cuts the beats into consecutive runs so that
@@ -634,7 +634,7 @@ def render_in_parts(
 
     from scenes.base import LecturePlan
 
-    from .remux import concat_videos
+    from .publish.remux import join
     from .visual.theme import THEMES
 
     runner: LocalParts | DaskParts
@@ -683,12 +683,7 @@ def render_in_parts(
                 f"{result.get('error', 'stopped because another part failed')}"
             )
     movie = work / f"lecture.{options.format}"
-    concat_videos(
-        [Path(r["video"]) for r in results],
-        movie,
-        [p.start_frame for p in parts],
-        options.frame_rate,
-    )
+    join([Path(r["video"]) for r in results], movie)
     t_join = time.perf_counter()
     plan = LecturePlan(
         trace=trace,

@@ -34,6 +34,7 @@ from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
 from .parallel import choose_jobs, render_in_parts
+from .publish import write_publish_outputs
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
@@ -355,8 +356,20 @@ def _run_manim(
         plain_manim=plain_manim,
         window=window,
     )
+    # Every beat starts on a keyframe: clips and parts are cut by remuxing (a part's
+    # encoder counts its frames from the part's first beat).
+    window_beats = timed[window[0] : window[1]] if window else timed
+    offset = window_beats[0].start_frame if window_beats else 0
+    keyframes = frozenset(tb.start_frame - offset for tb in window_beats)
+
+    def make_lecture(renderer: dict[str, Any]) -> Lecture:
+        scene = Lecture(plan, **renderer)
+        if renderer:
+            scene.renderer.file_writer.keyframes = keyframes
+        return scene
+
     movie, writer = run_scene(
-        lambda renderer: Lecture(plan, **renderer),
+        make_lecture,
         options,
         media_dir,
         "lecture",
@@ -479,6 +492,8 @@ def render(
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)
+        published = write_publish_outputs(tmp, video, trace, timed, narration, frames, options)
+        files += published.files
         t_end = time.perf_counter()
         timings = {
             "trace": round(t_trace - t0, 3),
@@ -517,6 +532,7 @@ def render(
             "parallel": split or {"jobs": 1, "why": why},
             "timings": timings,
             "final_loss": trace.summary.final_loss,
+            **published.meta,
         }
         write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
         files.append(tmp / "render.json")

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -25,7 +24,6 @@ from manim import tempconfig
 
 from backprop_anim.options import RenderOptions
 from backprop_anim.parallel import COSTS, _part_cost, split_lecture
-from backprop_anim.remux import JoinError, concat_videos
 from backprop_anim.render import render
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat
@@ -158,40 +156,6 @@ def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
     meta = json.loads((out / "render.json").read_text())
     assert meta["parallel"]["jobs"] == 1
     assert meta["parallel"]["why"].startswith(("auto: one core", "auto: 2 cores, but", "auto:"))
-
-
-def tiny_video(path: Path, width: int, frames: int, codec: str = "libx264") -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=15)
-        stream.width, stream.height = width, 64
-        stream.pix_fmt = "argb" if codec == "qtrle" else "yuv420p"
-        for k in range(frames):
-            frame = av.VideoFrame.from_ndarray(
-                np.full((64, width, 3), 20 * k, dtype=np.uint8), format="rgb24"
-            )
-            frame.pts, frame.time_base = k, Fraction(1, 15)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
-@pytest.mark.parametrize(
-    ("suffix", "codec"), [("mp4", "libx264"), ("webm", "libvpx-vp9"), ("mov", "qtrle")]
-)
-def test_join_copies_packets_and_refuses_different_encodings(tmp_path, suffix, codec):
-    a = tiny_video(tmp_path / f"a.{suffix}", 64, 5, codec)
-    b = tiny_video(tmp_path / f"b.{suffix}", 64, 7, codec)
-    joined = concat_videos([a, b], tmp_path / f"ab.{suffix}", [0, 5], 15)
-    frames = frames_of(joined)
-    assert len(frames) == 12
-    expected = frames_of(a) + frames_of(b)
-    assert all(np.array_equal(x, y) for x, y in zip(frames, expected, strict=True))
-    wide = tiny_video(tmp_path / f"wide.{suffix}", 128, 3, codec)
-    with pytest.raises(JoinError, match=r"part 2 .*width 64 vs 128"):
-        concat_videos([a, wide], tmp_path / f"bad.{suffix}", [0, 5], 15)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        f"{n}.{suffix}" for n in ("a", "ab", "b", "wide")
-    ]
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
