@@ -219,6 +219,9 @@ class OptimizerConfig(Strict):
     beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
     beta2: Annotated[float, Field(ge=0, lt=1)] = 0.999
     eps: PositiveFloat = 1e-8
+    # λ of weight decay (0: none): L2 for sgd and momentum, decoupled (AdamW) for adam;
+    # weights only, never biases (docs/config.md).
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
     @field_validator("name")
     @classmethod
@@ -231,6 +234,8 @@ class OptimizerConfig(Strict):
             p["momentum"] = self.momentum
         elif self.name == "adam":
             p.update(beta1=self.beta1, beta2=self.beta2, eps=self.eps)
+        if self.weight_decay:
+            p["weight_decay"] = self.weight_decay
         return p
 
 
