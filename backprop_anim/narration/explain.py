@@ -23,6 +23,7 @@ from ..numbers import spoken
 from ..storyboard import Beat
 from ..trace.model import LayerStep, Step, Trace
 from ..visual import formula as F
+from . import matrices
 from .decay import decay_ranking, decay_update
 
 LEVELS = ("brief", "standard", "detailed")
@@ -1200,6 +1201,17 @@ class Explainer:
                     f"{self.v(L.W_next[jj, kk])}"
                 )
         return said
+
+    # -- matrix form and the batch (words in narration/matrices.py) ------------------
+
+    def _matrix_forward(self, beat: Beat) -> Said:
+        return matrices.matrix_forward(self, beat)
+
+    def _matrix_backward(self, beat: Beat) -> Said:
+        return matrices.matrix_backward(self, beat)
+
+    def _batch(self, beat: Beat) -> Said:
+        return matrices.batch(self, beat)
 
     def _not_updated(self, i: int, reason: str) -> str:
         layer = self.layer(i)
