@@ -7,6 +7,7 @@ from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
+from backprop_anim.visual import equations
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.moves import MovePartsBars
 from backprop_anim.visual.panels import RankingBars, ValueTable
@@ -32,42 +33,9 @@ def decay_split(trace, step, where: list[tuple[int, int, int]]):
 
 class UpdateBeats(BeatScene):
     def update_rule(self) -> F.Expr:
-        """The optimizer's rule; with weight decay, the term λw of the weight itself."""
-        opt = self.plan.trace.network.optimizer
-        w, g = F.var("w"), F.grad(F.var("L"), F.var("w"))
-        eta = F.sym("eta")
-        decay = F.sym("lambda") + F.Expr(" w", " w") if opt.get("weight_decay") else None
-        if opt["name"] == "momentum":
-            return (
-                F.sup(F.var("v"), "+")
-                + F.lit("=")
-                + F.sym("mu")
-                + F.Expr(" v", " v")
-                + F.lit("+")
-                + g
-                + (F.lit("+") + decay if decay is not None else F.Expr("", ""))
-                + F.Expr(", quad ", r",\quad ")
-                + F.sup(w, "+")
-                + F.lit("=")
-                + w
-                + F.lit("-")
-                + eta
-                + F.Expr(" ", " ")
-                + F.sup(F.var("v"), "+")
-            )
-        if opt["name"] == "adam":
-            step = F.frac(
-                F.Expr("hat(m)", r"\hat m"),
-                F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
-            )
-            if decay is not None:
-                step = F.paren(step + F.lit("+") + decay)
-            return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.Expr(" ", " ") + step
-        if decay is not None:
-            return (
-                F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.paren(g + F.lit("+") + decay)
-            )
-        return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.sym("dot") + g
+        """The optimizer's rule (visual.equations: one place for the scenes and the explore
+        page); with weight decay, the term λw of the weight itself."""
+        return equations.update_rule(self.plan.trace.network.optimizer)
 
     def beat_update(self, beat: Beat) -> None:
         step = self.step_of(beat)
