@@ -69,8 +69,7 @@ STEP_TENSORS: tuple[Tensor, ...] = (
 )
 
 # steps[k].layers[i]: tensors of a layer in a detailed step. A new per-layer field is
-# one line here, e.g. per-sample gradients:
-#     Tensor("grad_W_per_sample", ("batch", "units", "fan_in"), required=False),
+# one line here (as the optional per-sample gradients below).
 LAYER_TENSORS: tuple[Tensor, ...] = (
     Tensor("W", ("units", "fan_in")),
     Tensor("b", ("units",)),
