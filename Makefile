@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # System packages: Cairo/Pango headers + pkg-config to build manimpango, espeak-ng as
 # the fallback voice, chromium for the gallery page test.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config gcc fonts-dejavu-core espeak-ng chromium
-EXTRAS := voice,dask,digits,explore,dev
+EXTRAS := voice,dask,digits,explore,slides,dev
 # Only the tests need these: PyTorch 2.13.0 (CPU) as an oracle for the optimizers, a
 # 192 MB wheel (about 700 MB installed) that pip takes from this machine's disk. `make
 # demo` stays without it; `make test` (and so CI) installs it once, so the oracle test

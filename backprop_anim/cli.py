@@ -251,6 +251,12 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--tex", is_flag=True, help="Typeset formulas with LaTeX (needs a TeX install).")
 @click.option("--stills", is_flag=True, help="Also write one PNG per beat into stills/.")
 @click.option("--sections", is_flag=True, help="Also write one silent clip per beat.")
+@click.option(
+    "--clips", is_flag=True, help="Also write clips/NN-<beat>.mp4: each beat with its narration."
+)
+@click.option(
+    "--slides", is_flag=True, help="Also write <name>.pptx: a slide per beat playing its clip."
+)
 @click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
 @click.option(
     "-o",
@@ -299,6 +305,8 @@ def render(
     tex: bool,
     stills: bool,
     sections: bool,
+    clips: bool,
+    slides: bool,
     transparent: bool,
     output: Path | None,
     preview: bool,
@@ -324,6 +332,8 @@ def render(
         tex=tex,
         stills=stills,
         sections=sections,
+        clips=clips,
+        slides=slides,
         transparent=transparent,
         preview=preview,
         digits=digits,

@@ -33,6 +33,7 @@ from .limits import check_render_size
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
+from .publish import write_publish_outputs
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
@@ -334,6 +335,8 @@ def _run_manim(
                 file_writer_class=StreamingFileWriter, camera_class=CachingCamera
             )
             scene = Lecture(plan, renderer=renderer)
+            # Every beat starts on a keyframe: clips and parts are cut by remuxing.
+            scene.renderer.file_writer.keyframes = frozenset(tb.start_frame for tb in timed)
         scene.render(preview=options.preview)
         writer = scene.renderer.file_writer
         movie = Path(writer.movie_file_path)
@@ -442,6 +445,8 @@ def render(
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)
+        published = write_publish_outputs(tmp, video, trace, timed, narration, frames, options)
+        files += published.files
         t_end = time.perf_counter()
         timings = {
             "trace": round(t_trace - t0, 3),
@@ -479,6 +484,7 @@ def render(
             "narration": narration.describe(),
             "timings": timings,
             "final_loss": trace.summary.final_loss,
+            **published.meta,
         }
         write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
         files.append(tmp / "render.json")
