@@ -20,8 +20,18 @@ QUALITIES = {
     "h": ("high_quality", 1920, 1080, 60),
     "k": ("fourk_quality", 3840, 2160, 60),
 }
-SCENES = ("title", "overview", "forward", "loss", "backward", "update", "summary")
-DEFAULT_SCENES = ("title", "forward", "loss", "backward", "update", "summary")
+SCENES = (
+    "title",
+    "overview",
+    "forward",
+    "loss",
+    "backward",
+    "matrix",
+    "batch",
+    "update",
+    "summary",
+)
+DEFAULT_SCENES = ("title", "forward", "loss", "backward", "matrix", "batch", "update", "summary")
 FORMATS = ("mp4", "webm", "gif", "mov")
 VOICES = ("auto", "piper", "espeak", "none")
 
