@@ -166,7 +166,8 @@ def load_script(
     entries = doc.get("lines") if isinstance(doc, dict) else doc
     if isinstance(doc, dict) and doc.get("format", SCRIPT_FORMAT) != SCRIPT_FORMAT:
         raise UserError(f"{path}: not a backprop-anim script (format {doc.get('format')!r})")
-    if isinstance(doc, dict) and doc.get("version", SCRIPT_VERSION) != SCRIPT_VERSION:
+    version = doc.get("version", SCRIPT_VERSION) if isinstance(doc, dict) else SCRIPT_VERSION
+    if type(version) is not int or version != SCRIPT_VERSION:
         raise UserError(
             f"{path}: version: expected {SCRIPT_VERSION} (the script format this backprop-anim "
             f"reads), got {doc.get('version')!r}; save a new script.json with a render"
