@@ -283,6 +283,7 @@ def _run_manim(
     video_dir: Path | None = None,
     *,
     plain_manim: bool | None = None,
+    speech: dict | None = None,
 ) -> tuple[Path, LecturePlan]:
     """Run Manim once for the whole lecture; return the silent movie and the filled plan.
 
@@ -317,6 +318,7 @@ def _run_manim(
         on_beat=on_beat,
         burn_captions=burn_captions,
         plain_manim=plain_manim,
+        speech=speech or {},
     )
     with tempconfig(settings):
         if plain_manim:
@@ -394,14 +396,16 @@ def render(
     video_dir = media_dir / f"videos-{os.getpid()}"
     try:
         burn = cues if options.captions == "burn" else []
-        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
+        movie, plan = _run_manim(
+            trace, timed, options, media_dir, on_beat, burn, video_dir, speech=narration.timing
+        )
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
         silent = info = video_info(movie)
         if narration.clips and options.format != "gif":
             track = mix_track(
-                [(starts[beat_id], clip) for beat_id, clip in narration.clips.items()],
+                narration.placed_clips(starts),
                 silent["duration"],
                 path=tmp / ".narration.wav",
             )
@@ -469,6 +473,9 @@ def render(
                 for tb in timed
             ],
             "layout": plan.layout,
+            # Per sentence: when it is spoken, the part it starts and when that part
+            # plays (seconds in the video), so the lock can be checked without watching.
+            "sync": plan.sync,
             "narration": narration.describe(),
             "timings": timings,
             "final_loss": trace.summary.final_loss,

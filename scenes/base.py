@@ -37,9 +37,19 @@ from manim import (
 )
 from PIL import Image
 
+from backprop_anim.errors import UserError
+from backprop_anim.narration.speech import Speech
 from backprop_anim.options import RenderOptions
-from backprop_anim.storyboard import Beat
-from backprop_anim.timeline import TimedBeat, split_frames
+from backprop_anim.storyboard import BEAT_PARTS, Beat
+from backprop_anim.timeline import (
+    SPEECH_LEAD_SECONDS,
+    MarkError,
+    PartSpec,
+    TimedBeat,
+    bind_sentences,
+    place_parts,
+    split_frames,
+)
 from backprop_anim.trace.model import NetworkInfo, Step, Trace
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
@@ -86,6 +96,12 @@ class LecturePlan:
     # Draw with Manim's own rules only (no lighter fades, everything after the first
     # moving object redrawn): the reference that tests compare the fast path with.
     plain_manim: bool = False
+    # Beat id -> how its text is spoken (sentences and marks, seconds from the speech's
+    # start); the timeline starts each part on its words.
+    speech: dict[str, Speech] = field(default_factory=dict)
+    # One entry per sentence: when it is spoken, which part it starts, when that part
+    # plays (seconds in the video); render.json's "sync".
+    sync: list[dict] = field(default_factory=list)
 
 
 class BeatScene(Scene):
@@ -129,19 +145,88 @@ class BeatScene(Scene):
     # --- timing -------------------------------------------------------------------
     def run(
         self,
-        parts: Sequence[tuple[Sequence[Animation] | Animation | None, float]],
+        parts: Sequence[
+            tuple[Sequence[Animation] | Animation | None, float]
+            | tuple[Sequence[Animation] | Animation | None, float, str]
+        ],
         *,
         share: float = 1.0,
     ) -> None:
-        """Play ``parts`` (animations, or None for a pause, with relative weights).
+        """Play ``parts``: (animations or None for a hold, weight[, part name]).
 
-        The parts share ``share`` of the beat's remaining frames by weight, so a beat
-        stretches with its narration and the pace without any run time in scene code.
+        A named part (a name of ``storyboard.BEAT_PARTS`` for this kind of beat) starts
+        when the sentence or marked word that speaks it starts (``timeline.place_parts``);
+        the others follow at their natural length (weight x the pace's unit), holds take
+        the slack. No scene code holds a run time or computes when it plays.
         """
-        budget = max(len(parts), round(self._frames_left * share))
-        budget = min(budget, max(self._frames_left, len(parts)))
-        for (anims, _), n in zip(parts, split_frames(budget, [w for _, w in parts]), strict=True):
-            self._play_frames(anims, n)
+        beat = self.current.beat if self.current is not None else None
+        speech = self.plan.speech.get(beat.id) if beat is not None else None
+        if (
+            beat is None
+            or beat.kind not in BEAT_PARTS  # a comparison's beats: shared by weight
+            or self._frames_left != self.current.frames
+            or share != 1.0
+        ):
+            # A second run in one beat: share what is left by weight, as before.
+            budget = max(len(parts), round(self._frames_left * share))
+            budget = min(budget, max(self._frames_left, len(parts)))
+            weights = [p[1] for p in parts]
+            for part, n in zip(parts, split_frames(budget, weights), strict=True):
+                self._play_frames(part[0], n)
+            return
+        names = [p[2] if len(p) > 2 else None for p in parts]
+        allowed = BEAT_PARTS.get(beat.kind, ())
+        unknown = [n for n in names if n is not None and n not in allowed]
+        assert not unknown, f"{beat.kind}: parts {unknown} are not in BEAT_PARTS"
+        specs = [
+            PartSpec(
+                name,
+                float(p[1]),
+                hold=p[0] is None or (isinstance(p[0], Sequence) and not p[0]),
+            )
+            for p, name in zip(parts, names, strict=True)
+        ]
+        sentences = list(speech.sentences) if speech is not None else []
+        lead = SPEECH_LEAD_SECONDS if sentences else 0.0
+        try:
+            cues, bound = bind_sentences(sentences, names, absent=allowed)
+        except MarkError as exc:
+            raise UserError(
+                f"script: beat {beat.id}: mark [[{exc}]] names no part of this beat "
+                f"(its parts: {', '.join(n for n in names if n) or 'none'})"
+            ) from None
+        cues = {k: lead + t for k, t in cues.items()}
+        fps = self.plan.fps
+        unit = beat.seconds / self.plan.options.pace / max(1e-9, sum(s.weight for s in specs))
+        placed = place_parts(specs, self._frames_left, fps, unit, cues)
+        begin = self.current.start_frame
+        for part, where in zip(parts, placed, strict=True):
+            self._play_frames(None, where.wait)
+            self._play_frames(part[0], where.frames)
+        for sentence, k in zip(sentences, bound, strict=True):
+            shown = None
+            if k is not None:
+                first = begin + placed[k].start
+                shown = [round(first / fps, 3), round((first + placed[k].frames) / fps, 3)]
+            start = begin / fps + lead
+            self.plan.sync.append(
+                {
+                    "beat": beat.id,
+                    "sentence": sentence.text,
+                    "spoken": [round(start + sentence.start, 3), round(start + sentence.end, 3)],
+                    "shown": shown,
+                    "part": names[k] if k is not None else None,
+                    "marks": [
+                        {
+                            "part": name,
+                            "spoken": round(start + at, 3),
+                            "shown": round((begin + placed[names.index(name)].start) / fps, 3),
+                        }
+                        for name, at in sentence.marks
+                        if name in names
+                    ],
+                }
+            )
 
     def _play_frames(self, anims, n: int) -> None:
         if n <= 0:
@@ -514,9 +599,9 @@ class BeatScene(Scene):
         self.run(
             [
                 (lead_in, lead_in_weight),
-                (Write(equation), 1.0),
-                ([FadeIn(strip), FadeIn(words)], 1.0),
-                *([(then, 1.0)] if then else []),
+                (Write(equation), 1.0, "rule"),
+                ([FadeIn(strip), FadeIn(words)], 1.0, "strip"),
+                *([(then, 1.0, "neurons")] if then else []),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),
             ]

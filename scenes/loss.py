@@ -64,7 +64,7 @@ class LossBeats(BeatScene):
             + F.Expr(" \\ &= ", r" \\ &= ")
             + F.join(shares, "+")
             + F.lit("=")
-            + F.num(step.loss, self.digits)
+            + F.number(step.loss, self.digits)
         )
         note_text = "each output adds its own share of the loss"
         if batch > 1:
@@ -75,16 +75,17 @@ class LossBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(table), 1.2),
-                (Write(eq), 1.4),
-                (FadeIn(note), 0.4),
                 (
                     [
                         self.diagram.neuron(out_col, k).animate.set_stroke(t.highlight, width=4)
                         for k in self.diagram.drawn[out_col]
                     ],
                     0.5,
+                    "outputs",
                 ),
+                (FadeIn(table), 1.2, "table"),
+                (Write(eq), 1.4, "formula"),
+                (FadeIn(note), 0.4),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]

@@ -20,9 +20,10 @@ import numpy as np
 from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
-from ..storyboard import Beat
+from ..storyboard import SHOWN_TERMS, Beat, largest_terms
 from ..trace.model import LayerStep, Step, Trace
 from ..visual import formula as F
+from .speech import MARK
 
 LEVELS = ("brief", "standard", "detailed")
 ALL = frozenset(LEVELS)
@@ -193,7 +194,9 @@ class Explainer:
         """Terms read as a sum: "a, plus b, minus c" (a term's own minus replaces the plus)."""
         out = terms[0] if terms else ""
         for term in terms[1:]:
-            out += f", {term}" if term.startswith("minus ") else f", plus {term}"
+            mark = MARK.match(term)  # a [[part]] mark stays in front of its sign
+            head, body = (mark.group(0), term[mark.end() :]) if mark else ("", term)
+            out += f", {head}{body}" if body.startswith("minus ") else f", plus {head}{body}"
         return out
 
     def batch_note(self, step: Step) -> str:
@@ -476,24 +479,40 @@ class Explainer:
                 if i > 0 and self.first_in_layer(beat)
                 else f"{u} does the same with its own weights"
             )
-            self.say(said, f"{same}: z is {self.n(z)}.", STANDARD)
+            self.say(said, f"[[sum]]{same}: [[z]]z is {self.n(z)}.", STANDARD)
         elif len(w) <= LIST_LIMIT:
-            terms = self.signed_sum([f"{self.n(w[k])} times {self.n(x[k])}" for k in range(len(w))])
+            # Each term the screen writes out is marked: its numbers fly into the
+            # formula as they are said ([[term1]] ... in the order shown).
+            rank = {k: n + 1 for n, k in enumerate(largest_terms(w, x, SHOWN_TERMS))}
+            terms = self.signed_sum(
+                [
+                    (f"[[term{rank[k]}]]" if k in rank else "")
+                    + f"{self.n(w[k])} times {self.n(x[k])}"
+                    for k in range(len(w))
+                ]
+            )
             self.say(
                 said,
-                f"{u} adds up its weighted inputs{note}: {terms}, plus its bias, "
-                f"{self.n(b)}. That makes z, the weighted sum, {self.n(z)}.",
+                f"[[sum]]{u} adds up its weighted inputs{note}: {terms}, plus its bias, "
+                f"[[bias]]{self.n(b)}. [[z]]That makes z, the weighted sum, {self.n(z)}.",
                 FULL,
             )
         else:
+            shown = largest_terms(w, x, SHOWN_TERMS)
+            self.say(said, f"[[sum]]{u} adds up its {len(w)} weighted inputs{note}.", FULL)
             self.say(
                 said,
-                f"{u} adds up its {len(w)} weighted inputs and its bias, {self.n(b)}{note}: "
-                f"z is {self.n(z)}.",
+                f"[[term1]]On screen are the {len(shown)} largest of its {len(w)} terms, "
+                f"weight times input; with the bias, [[bias]]{self.n(b)}, [[z]]z is "
+                f"{self.n(z)}.",
                 FULL,
             )
-        self.say(said, f"{u}: z is {self.n(z)}, and a, {act.spoken} of z, is {self.n(a)}.", BRIEF)
-        self.say(said, self._activation_sentence(i, z, a, short=short), FULL)
+        self.say(
+            said,
+            f"[[sum]]{u}: [[z]]z is {self.n(z)}, and [[a]]a, {act.spoken} of z, is {self.n(a)}.",
+            BRIEF,
+        )
+        self.say(said, "[[a]]" + self._activation_sentence(i, z, a, short=short), FULL)
         if act.name in ("sigmoid", "tanh"):
             low = "zero" if act.name == "sigmoid" else "minus one"
             self.say_once(
@@ -616,14 +635,18 @@ class Explainer:
         outs = [self.unit(last, k) for k in range(len(a))]
         said = Said("The loss")
         note = self.batch_note(step)
-        self.say(said, f"The loss, {self.loss.spoken}, is {self.n(step.loss)}.", BRIEF)
-        self.say(said, f"Now the loss: {self.loss.spoken}.", FULL)
+        self.say(
+            said,
+            f"[[outputs]]The loss, {self.loss.spoken}, [[formula]]is {self.n(step.loss)}.",
+            BRIEF,
+        )
+        self.say(said, f"[[outputs]]Now the loss: {self.loss.spoken}.", FULL)
         self.say(said, f"It is {LOSS_FORMULA_WORDS.get(self.loss.name, self.loss.spoken)}.", DETAIL)
         if self.loss.name == "cross_entropy":
             k = int(np.argmax(y))
             self.say(
                 said,
-                f"Only the target's output counts{note}: the network gives {outs[k]} "
+                f"[[table]]Only the target's output counts{note}: the network gives {outs[k]} "
                 f"{self.n(a[k])}, and minus the log of that is {self.n(terms[k])}.",
                 FULL,
             )
@@ -633,18 +656,19 @@ class Explainer:
                 f"{self.n(terms[k])}"
                 for k in range(len(a))
             )
-            self.say(said, f"The output {shares}{note}.", FULL)
+            self.say(said, f"[[table]]The output {shares}{note}.", FULL)
         else:
             k = int(np.argmax(terms))
             self.say(
                 said,
-                f"Each of the {len(a)} outputs adds its share{note}; the largest comes from "
-                f"{outs[k]}, which is {self.n(a[k])} where the target is {self.n(y[k])}.",
+                f"[[table]]Each of the {len(a)} outputs adds its share{note}; the largest "
+                f"comes from {outs[k]}, which is {self.n(a[k])} where the target is "
+                f"{self.n(y[k])}.",
                 FULL,
             )
         size = step.x.shape[0]
         where = f"averaged over the {size} samples" if size > 1 else "in total"
-        self.say(said, f"The loss, {where}, is {self.n(step.loss)}.", FULL)
+        self.say(said, f"[[formula]]The loss, {where}, is {self.n(step.loss)}.", FULL)
         self._regression_notes(said)
         shown = range(min(len(a), NOTES_LIMIT))
         said.formulas.append(
@@ -939,7 +963,11 @@ class Explainer:
             off = int(np.count_nonzero(L.act_derivative[0] == 0))
             self.say(
                 said,
-                f"{off} of its units were off for this sample: their delta is zero.",
+                (
+                    "One of its units was off for this sample: its delta is zero."
+                    if off == 1
+                    else f"{off} of its units were off for this sample: their delta is zero."
+                ),
                 FULL,
             )
         said.formulas.append(
