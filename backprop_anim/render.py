@@ -476,6 +476,7 @@ def render(
             # Per sentence: when it is spoken, the part it starts and when that part
             # plays (seconds in the video), so the lock can be checked without watching.
             "sync": plan.sync,
+            "travels": plan.travels,
             "narration": narration.describe(),
             "timings": timings,
             "final_loss": trace.summary.final_loss,

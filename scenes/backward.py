@@ -16,6 +16,7 @@ from manim import (
     FadeIn,
     FadeOut,
     GrowFromCenter,
+    ShowPassingFlash,
     VGroup,
     Write,
 )
@@ -74,6 +75,17 @@ class BackwardBeats(BeatScene):
         circle = d.neuron(column, unit)
         text.next_to(circle, [0, -1, 0], buff=0.05)
         return text
+
+    def pulses_back(self, edges: VGroup) -> list:
+        """The next layer's deltas running back along the edges, right to left (the
+        engine's order), into the unit whose delta is being worked out."""
+        return [
+            ShowPassingFlash(
+                edge.copy().reverse_points().set_stroke(self.theme.gradient, width=8),
+                time_width=0.5,
+            )
+            for edge in edges
+        ]
 
     def beat_backward_unit(self, beat: Beat) -> None:
         step = self.step_of(beat)
@@ -205,7 +217,7 @@ class BackwardBeats(BeatScene):
         parts = [
             ([*intro, *header], 0.6),
             ([Create(edges)] if len(edges) else None, 0.6),
-            ([Write(m1), FadeIn(c1)], 1.4, "error"),
+            ([Write(m1), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
             (Write(m2), 1.0, "slope"),
         ]
         if plot is not None:
@@ -217,7 +229,7 @@ class BackwardBeats(BeatScene):
             ]
         parts += [
             ([FadeIn(chain), Write(m3)], 1.4, "delta"),
-            (FadeIn(label), 0.5, "label"),
+            (self.fly_from(label, m3.get_right() - [label.width / 2, 0, 0]), 0.5, "label"),
             (None, 2.0),
             (
                 [FadeOut(panel), FadeOut(edges)]

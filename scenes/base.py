@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from manim import (
     DOWN,
+    DR,
     LEFT,
     RIGHT,
+    UL,
     Animation,
     FadeIn,
     FadeOut,
@@ -29,6 +31,7 @@ from manim import (
     Rectangle,
     Scene,
     SVGMobject,
+    TransformFromCopy,
     VGroup,
     VMobject,
     Wait,
@@ -102,6 +105,8 @@ class LecturePlan:
     # One entry per sentence: when it is spoken, which part it starts, when that part
     # plays (seconds in the video); render.json's "sync".
     sync: list[dict] = field(default_factory=list)
+    # Numbers that travel (BeatScene.fly_from): from and to (pixels), part, when.
+    travels: list[dict] = field(default_factory=list)
 
 
 class BeatScene(Scene):
@@ -200,7 +205,21 @@ class BeatScene(Scene):
         unit = beat.seconds / self.plan.options.pace / max(1e-9, sum(s.weight for s in specs))
         placed = place_parts(specs, self._frames_left, fps, unit, cues)
         begin = self.current.start_frame
-        for part, where in zip(parts, placed, strict=True):
+        for part, name, where in zip(parts, names, placed, strict=True):
+            anims = part[0] if isinstance(part[0], Sequence) else [part[0]]
+            for anim in anims:
+                if hasattr(anim, "travel"):
+                    first = begin + where.start
+                    self.plan.travels.append(
+                        {
+                            "beat": beat.id,
+                            "part": name,
+                            "start": round(first / fps, 4),
+                            "end": round((first + where.frames) / fps, 4),
+                            "last_frame": first + where.frames - 1,
+                            **anim.travel,
+                        }
+                    )
             self._play_frames(None, where.wait)
             self._play_frames(part[0], where.frames)
         for sentence, k in zip(sentences, bound, strict=True):
@@ -547,6 +566,25 @@ class BeatScene(Scene):
             anims.append(FadeOut(old))
         anims.append(FadeIn(new))
         return anims
+
+    def fly_from(self, piece: Mobject, at: np.ndarray, like: Mobject | None = None) -> Animation:
+        """``piece`` arrives as a copy of itself that leaves ``at`` (an edge, a neuron)
+        and lands where ``piece`` stands: the number travels from where it lives, and
+        whatever shows it there stays. ``like``: start at that mobject's size.
+
+        The journey is recorded (render.json "travels": from, to, when) so that a test
+        can find the number in the frames."""
+        start = piece.copy()
+        if like is not None and like.height > 0:
+            start.scale_to_fit_height(min(like.height, piece.height))
+        start.move_to(at)
+        anim = TransformFromCopy(start, piece)
+        corners = [self._pixel(piece.get_corner(UL)), self._pixel(piece.get_corner(DR))]
+        anim.travel = {  # type: ignore[attr-defined]
+            "from": self._pixel(np.asarray(at)),
+            "to": [*corners[0], *corners[1]],
+        }
+        return anim
 
     def clear_panel(self, *mobs: Mobject | None) -> list[Animation]:
         return [FadeOut(m) for m in mobs if m is not None]

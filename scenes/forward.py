@@ -25,6 +25,7 @@ from .base import PANEL_TOP, BeatScene, unit_label
 
 MAX_TERMS = SHOWN_TERMS  # terms of a weighted sum written out before "…"
 MAX_EDGE_LABELS = 6
+DIM = 0.2 / 0.9  # edge_raster draws at 0.9 opacity: the others at 0.2 at most
 
 
 class ForwardBeats(BeatScene):
@@ -82,7 +83,19 @@ class ForwardBeats(BeatScene):
         sources = d.drawn[i]
         fan_in = layer.W.shape[1]
         shown = largest_terms(layer.W[j], prev, MAX_TERMS)
-        edges = VGroup(*[d.edge(i, j, s, t.highlight, 4) for s in sources])
+        # In a large net the edges of this neuron stand out of a tangle: every other edge
+        # is dimmed to under 20 % and these are drawn in the text colour, which no
+        # weight's sign colour (blue, orange) can be mistaken for.
+        wide = len(sources) > MAX_EDGE_LABELS
+        weights = [s.W for s in step.layers]
+        undimmed = d.edges_image
+        dimmed = (
+            d.edge_raster(weights, alpha_by_layer=dict.fromkeys(range(len(weights)), DIM))
+            if wide
+            else None
+        )
+        focus_colour = t.text if wide else t.highlight
+        edges = VGroup(*[d.edge(i, j, s, focus_colour, 3 if wide else 4) for s in sources])
         labels = VGroup()
         label_at: dict[int, Mobject] = {}
         if len(sources) <= MAX_EDGE_LABELS:
@@ -163,18 +176,15 @@ class ForwardBeats(BeatScene):
             panel.remove(point_label)
         neuron_at = d.positions[(i + 1, j)]
 
-        def flying(piece: Mobject, at: np.ndarray, like: Mobject | None = None) -> Animation:
-            # A copy moves; the original (on its edge, in its neuron) stays.
-            """A copy of ``piece`` that starts at ``at`` (the size of ``like``) and lands."""
-            start = piece.copy()
-            if like is not None and like.height > 0:
-                start.scale_to_fit_height(min(like.height, piece.height))
-            start.move_to(at)
-            return TransformFromCopy(start, piece)
-
+        flying = self.fly_from
         parts: list = [
             ([*intro, *header], 0.8),
-            ([Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])], 1.0, "sum"),
+            (
+                [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
+                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else []),
+                1.0,
+                "sum",
+            ),
             (ShowPassingFlash(edges.copy().set_stroke(t.highlight, width=8), time_width=0.5), 0.6),
         ]
         for n, (k, w_at, a_at) in enumerate(term_slots):
@@ -218,11 +228,14 @@ class ForwardBeats(BeatScene):
             (None, 2.0),
             (
                 [FadeOut(edges), FadeOut(labels), FadeOut(panel)]
+                + ([FadeOut(dimmed), FadeIn(undimmed)] if dimmed is not None else [])
                 + ([FadeOut(dot), FadeOut(point_label)] if dot is not None else []),
                 0.5,
             ),
         ]
         self.run(parts)
+        if dimmed is not None:
+            d.edges_image = undimmed
 
     def activation_range(self, i: int, step) -> tuple[float, float]:
         """The range neuron colours span for layer i: the activation's, or the layer's values."""

@@ -210,3 +210,72 @@ def test_the_picture_changes_where_the_part_is_when_its_sentence_starts(forward_
         after = np.asarray(frames[2 * k + 1].convert("L"), dtype=float)[:, int(0.55 * width) :]
         changed = np.mean(np.abs(after - before) > 40)
         assert changed > 0.002, f"nothing new in the panel 0.5 s after {t:.2f} s"
+
+
+def test_long_input_names_stay_inside_the_frame():
+    """A CSV lecture's inputs "size" and "rooms" were cut at the left edge ("oms")."""
+    from backprop_anim.visual.network import NetworkDiagram
+    from backprop_anim.visual.theme import DARK
+    from scenes.base import NETWORK_REGION
+
+    names = [["size", "rooms", "age_of_house"], ["h1", "h2"], ["price_estimate"]]
+    weights = [np.full((2, 3), 0.5), np.full((1, 2), 0.5)]
+    diagram = NetworkDiagram(
+        names, ["input", "hidden", "output"], weights, DARK, NETWORK_REGION, 854, 14.2222
+    )
+    labels = {label.text: label for label in diagram.name_labels}
+    assert {"size", "rooms", "age_of_house", "price_estimate"} <= set(labels)
+    for name in ("size", "rooms", "age_of_house"):
+        assert labels[name].get_left()[0] >= -14.2222 / 2  # inside the frame
+        assert labels[name].get_right()[0] <= diagram.neuron(0, 0).get_left()[0]
+    # The output's name stays left of the panel beside the network.
+    assert labels["price_estimate"].get_right()[0] <= NETWORK_REGION.right + 0.05
+
+
+def test_a_weight_travels_from_its_edge_and_lands_on_its_term(forward_render):
+    meta = json.loads((forward_render.output_dir / "render.json").read_text())
+    travels = [t for t in meta["travels"] if t["beat"] == "s0.forward.hidden.h1"]
+    # Two terms of two numbers each, the bias, a's dot on the plot, a into the neuron.
+    assert [t["part"] for t in travels][:5] == ["term1", "term1", "term2", "term2", "bias"]
+    weight = travels[0]
+    x0, y0, x1, y1 = weight["to"]
+    first = math.ceil(weight["start"] * FPS)
+    frames = extract_frames(
+        forward_render.video, [first - 1, (first + weight["last_frame"]) // 2, weight["last_frame"]]
+    )
+    before, middle, after = (np.asarray(f.convert("L"), dtype=float) for f in frames)
+    m = 6  # pixels around the term
+    box = (slice(round(y0) - m, round(y1) + m), slice(round(x0) - m, round(x1) + m))
+    landed = np.abs(after[box] - before[box]) > 60
+    assert landed.sum() > 20  # the number is there at the end of its move...
+    assert (np.abs(middle[box] - before[box]) > 60).sum() < landed.sum() / 2  # ...not before
+    ys, xs = np.nonzero(landed)
+    centre = (xs.mean() + round(x0) - m, ys.mean() + round(y0) - m)
+    assert centre == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2), abs=3.0)
+    # It left from its edge: the start is on the segment from i1 to h1, left of the term.
+    layout = meta["layout"]["0"]
+    (ax, ay, _), (bx, by, _) = layout["0,0"], layout["1,0"]
+    fx, fy = weight["from"]
+    assert ax < fx < bx and min(ay, by) - 2 <= fy <= max(ay, by) + 2
+
+
+def test_values_too_small_inside_a_neuron_go_beside_it():
+    from backprop_anim.visual.network import LEGIBLE_HEIGHT, NetworkDiagram
+    from backprop_anim.visual.theme import DARK
+    from scenes.base import NETWORK_REGION
+
+    def diagram(n: int) -> NetworkDiagram:
+        names = [[f"x{k}" for k in range(n)], ["h1"], ["o1"]]
+        weights = [np.full((1, n), 0.1), np.full((1, 1), 0.1)]
+        return NetworkDiagram(names, ["", "", ""], weights, DARK, NETWORK_REGION, 1280, 14.2222)
+
+    small = diagram(8)  # a column of 8: radius about 0.2
+    label = small.value_label(0, 3, -0.7698)
+    assert label.height >= LEGIBLE_HEIGHT - 1e-6  # about 12 pixels high at 720p
+    circle = small.neuron(0, 3)
+    assert label.get_left()[0] >= circle.get_right()[0]  # beside, right of the input
+    assert abs(label.get_y() - circle.get_y()) < 1e-6
+    big = diagram(2)  # the textbook's size: inside, centred
+    inside = big.value_label(0, 1, -0.7698)
+    assert np.allclose(inside.get_center(), big.neuron(0, 1).get_center())
+    assert inside.height >= LEGIBLE_HEIGHT
