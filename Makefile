@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # System packages: Cairo/Pango headers + pkg-config to build manimpango, espeak-ng as
 # the fallback voice, chromium for the gallery page test.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config gcc fonts-dejavu-core espeak-ng chromium
-EXTRAS := voice,dask,digits,dev
+EXTRAS := voice,dask,digits,explore,dev
 DEMO_CONFIG := configs/textbook-2-2-2.yaml
 
 .PHONY: setup demo test lint format lectures bench clean

@@ -325,5 +325,25 @@ def render(
         sys.exit(1)
 
 
+@main.command()
+@click.argument(
+    "source", metavar="CONFIG_OR_TRACE", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
+def explore(source: Path, port: int, host: str, no_browser: bool) -> None:
+    """Serve a page that edits CONFIG_OR_TRACE and replays its training step, number by number."""
+    try:
+        from .explore.server import serve
+    except ImportError as exc:  # pragma: no cover - the extra is part of make setup
+        raise UserError(
+            f"explore needs the 'explore' extra (pip install 'backprop-anim[explore]'): {exc}"
+        ) from None
+    serve(source, host=host, port=port, open_browser=not no_browser, echo=click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
