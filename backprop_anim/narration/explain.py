@@ -758,30 +758,39 @@ class Explainer:
         full = FULL
         if self.level == "standard" and not first:
             full = frozenset()
-            pair = f"For {u}, the output is {self.n(a)} and the target {self.n(y)}"
+            pair = f"[[error]]For {u}, the output is {self.n(a)} and the target {self.n(y)}"
             if fused:
-                said_short = f"{pair}, so its delta is their difference{per}: {self.n(delta)}."
+                said_short = (
+                    f"{pair}, so its delta is their difference{per}: [[delta]]{self.n(delta)}."
+                )
             elif act.name == "linear":
-                said_short = f"{pair}: the slope, and so the delta of {u}, is {self.n(delta)}."
+                said_short = (
+                    f"{pair}: the slope, and so the delta of {u}, is [[delta]]{self.n(delta)}."
+                )
             else:
                 said_short = (
                     f"{pair}: the slope is {self.n(dL_da)}, and times "
-                    f"{possessive(act.spoken)} derivative, {self.n(dadz)}, the delta of {u} "
-                    f"is {self.n(delta)}."
+                    f"{possessive(act.spoken)} derivative, [[slope]]{self.n(dadz)}, the delta "
+                    f"of {u} is [[delta]]{self.n(delta)}."
                 )
             self.say(said, said_short, STANDARD)
-        self.say(said, f"The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.", full)
+        self.say(
+            said,
+            f"[[error]]The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.",
+            full,
+        )
         if fused:
             self.say(
                 said,
                 f"For {self.loss.spoken} with {act.spoken} output, the chain rule simplifies: "
                 f"the delta of {u}, the slope of the loss with respect to its z, is just the "
-                f"output minus the target{per}: {self.n(delta)}.",
+                f"output minus the target{per}: [[delta]]{self.n(delta)}.",
                 full,
             )
             self.say(
                 said,
-                f"The delta of {u} is the output minus the target{per}: {self.n(delta)}.",
+                f"[[error]]The delta of {u} is the output minus the target{per}: "
+                f"[[delta]]{self.n(delta)}.",
                 BRIEF,
             )
             self.say(
@@ -799,22 +808,23 @@ class Explainer:
         if act.name == "linear":
             self.say(
                 said,
-                f"The output is linear, so its derivative is {self.n(dadz)}, and the delta of "
-                f"{u}, the slope with respect to z, is that same slope: {self.n(delta)}.",
+                f"[[slope]]The output is linear, so its derivative is {self.n(dadz)}, and the "
+                f"delta of {u}, the slope with respect to z, is that same slope: "
+                f"[[delta]]{self.n(delta)}.",
                 full,
             )
         else:
             self.say(
                 said,
-                "To get back to the weights, the chain rule multiplies this slope by "
-                f"{possessive(act.spoken)} derivative at z, which is {self.n(dadz)}: that's "
-                f"the delta of {u}, {self.n(delta)}.",
+                "[[slope]]To get back to the weights, the chain rule multiplies this slope by "
+                f"{possessive(act.spoken)} derivative at z, which is [[tangent]]"
+                f"{self.n(dadz)}: that's the delta of {u}, [[delta]]{self.n(delta)}.",
                 full,
             )
         self.say(
             said,
-            f"The delta of {u}: the slope {self.n(dL_da)} times the derivative "
-            f"{self.n(dadz)} gives {self.n(delta)}.",
+            f"[[error]]The delta of {u}: the slope {self.n(dL_da)} times the derivative "
+            f"[[slope]]{self.n(dadz)} gives [[delta]]{self.n(delta)}.",
             BRIEF,
         )
         self._why_derivative(said, i, dadz)
@@ -862,7 +872,8 @@ class Explainer:
             )
             self.say(
                 said,
-                f"{u} collects its blame the same way{through}: its slope is {self.n(dL_da)}.",
+                f"[[error]]{u} collects its blame the same way{through}: its slope is "
+                f"{self.n(dL_da)}.",
                 STANDARD,
             )
         elif count <= LIST_LIMIT:
@@ -874,22 +885,22 @@ class Explainer:
             self.say(
                 said,
                 f"{u} has no target of its own: it takes its share of the blame from every "
-                f"unit it feeds{note}. {parts[0].upper()}{parts[1:]}, gives the slope of the "
-                f"loss with respect to {u}, {self.n(dL_da)}.",
+                f"unit it feeds{note}. [[error]]{parts[0].upper()}{parts[1:]}, gives the slope "
+                f"of the loss with respect to {u}, {self.n(dL_da)}.",
                 FULL,
             )
         else:
             self.say(
                 said,
-                f"{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds up the "
-                f"deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
+                f"[[error]]{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds "
+                f"up the deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
                 f"that connects {u} to it.",
                 FULL,
             )
         if dadz == 0 and act.name == "relu":
             self.say(
                 said,
-                f"But the ReLU of {u} was off for this sample: its derivative is "
+                f"[[slope]]But the ReLU of {u} was off for this sample: its derivative is "
                 f"{self.n(dadz)}, so its delta is {self.n(delta)}, and none of the weights "
                 f"into {u} learn from this sample.",
                 FULL,
@@ -897,14 +908,14 @@ class Explainer:
         else:
             self.say(
                 said,
-                f"Times {possessive(act.spoken)} derivative at z, {self.n(dadz)}, it gives the "
-                f"delta of {u}: {self.n(delta)}.",
+                f"[[slope]]Times {possessive(act.spoken)} derivative at z, [[tangent]]"
+                f"{self.n(dadz)}, it gives the delta of {u}: [[delta]]{self.n(delta)}.",
                 FULL,
             )
         self.say(
             said,
-            f"{u}: the weighted deltas of the next layer add up to {self.n(dL_da)}; times "
-            f"{self.n(dadz)}, the delta of {u} is {self.n(delta)}.",
+            f"[[error]]{u}: the weighted deltas of the next layer add up to {self.n(dL_da)}; "
+            f"times [[slope]]{self.n(dadz)}, the delta of {u} is [[delta]]{self.n(delta)}.",
             BRIEF,
         )
         self.say_once(

@@ -129,6 +129,7 @@ def _paint_strokes(strokes: list[_Stroke], w_px: int, h_px: int, line_px: float)
 # a line of digits. A value that would be smaller inside its neuron is written beside it.
 LEGIBLE_HEIGHT = 0.135
 
+
 class NetworkDiagram(Group):
     """Columns of neurons, a raster of edges, unit names and layer captions."""
 
