@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 BREATH_SECONDS = 0.6  # pause after each beat's speech
 SPEECH_LEAD_SECONDS = 0.4  # the beat's header comes in before its speech starts
+MAX_SILENCE_SECONDS = 1.5  # the longest silence inside a narrated beat (at pace 1)
 MIN_BEAT_SECONDS = 1.0
 
 
@@ -38,10 +39,14 @@ class TimedBeat:
 
 
 def beat_frames(natural: float, speech: float, pace: float, fps: int) -> int:
-    """Whole frames for a beat: max(natural / pace, lead + speech + breath), at least 1 s."""
+    """Whole frames for a beat: its natural length / pace, at least 1 s; narrated, from
+    lead + speech + breath to lead + speech + MAX_SILENCE_SECONDS / pace."""
     seconds = max(natural / pace, MIN_BEAT_SECONDS)
     if speech > 0:
-        seconds = max(seconds, SPEECH_LEAD_SECONDS + speech + BREATH_SECONDS)
+        # Narrated: the picture follows the words, so a short text makes a short beat;
+        # at most MAX_SILENCE_SECONDS (at pace 1) of silence after the speech.
+        spoken = SPEECH_LEAD_SECONDS + speech
+        seconds = max(spoken + BREATH_SECONDS, min(seconds, spoken + MAX_SILENCE_SECONDS / pace))
     return max(1, math.ceil(seconds * fps - 1e-9))
 
 

@@ -509,7 +509,7 @@ class Explainer:
             )
         self.say(
             said,
-            f"[[sum]]{u}: [[z]]z is {self.n(z)}, and [[a]]a, {act.spoken} of z, is {self.n(a)}.",
+            f"[[sum]]{u}: z is [[z]]{self.n(z)}, and a, {act.spoken} of z, is [[a]]{self.n(a)}.",
             BRIEF,
         )
         self.say(said, "[[a]]" + self._activation_sentence(i, z, a, short=short), FULL)
