@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from .config.loader import LoadedConfig, load_config
 from .errors import DivergenceError, UserError
+from .limits import check_render_size
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
+from .publish import write_publish_outputs
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
@@ -335,6 +337,8 @@ def _run_manim(
                 file_writer_class=StreamingFileWriter, camera_class=CachingCamera
             )
             scene = Lecture(plan, renderer=renderer)
+            # Every beat starts on a keyframe: clips and parts are cut by remuxing.
+            scene.renderer.file_writer.keyframes = frozenset(tb.start_frame for tb in timed)
         scene.render(preview=options.preview)
         writer = scene.renderer.file_writer
         movie = Path(writer.movie_file_path)
@@ -349,8 +353,12 @@ def render(
     overrides: tuple[str, ...] | list[str] = (),
     output_dir: str | Path | None = None,
     on_beat: Callable[[int, int, TimedBeat], None] | None = None,
+    allow_large: bool = False,
 ) -> RenderResult:
-    """Render one lecture; return where the files are. Raises UserError on bad input."""
+    """Render one lecture; return where the files are. Raises UserError on bad input.
+
+    A video larger than ``limits.MAX_RENDER_PIXELS`` is refused unless ``allow_large``.
+    """
     from PIL import Image
 
     from . import __version__
@@ -374,6 +382,8 @@ def render(
     beats = build_storyboard(trace, options)
     if not beats:
         raise UserError("--scenes: nothing to render for the chosen scenes and steps")
+    if not allow_large:
+        check_render_size(beats, options)
     fps = options.frame_rate
     narration = plan_narration(trace, beats, options)
     t_speech = time.perf_counter()
@@ -439,6 +449,8 @@ def render(
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)
+        published = write_publish_outputs(tmp, video, trace, timed, narration, frames, options)
+        files += published.files
         t_end = time.perf_counter()
         timings = {
             "trace": round(t_trace - t0, 3),
@@ -480,6 +492,7 @@ def render(
             "narration": narration.describe(),
             "timings": timings,
             "final_loss": trace.summary.final_loss,
+            **published.meta,
         }
         write_atomic(tmp / "render.json", json.dumps(meta, indent=2))
         files.append(tmp / "render.json")

@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
-
-FORMAT = "backprop-anim-trace"
-VERSION = 1
+from .validate import FORMAT, VERSION, check_trace
 
 # Tensors of a layer in a detailed step: name -> shape description (for docs/tests).
 LAYER_TENSORS = ("W", "b", "z", "a", "delta", "grad_W", "grad_b", "W_next", "b_next")
 LAYER_EXTRAS = ("dL_da", "act_derivative")
+PER_SAMPLE_TENSORS = ("grad_W_per_sample", "grad_b_per_sample")  # optional, batch <= 8
 
 
 @dataclass
@@ -50,6 +49,10 @@ class LayerStep:
     biases_updated: bool = True
     state: dict[str, np.ndarray] = field(default_factory=dict)  # optimizer state terms (W)
     state_b: dict[str, np.ndarray] = field(default_factory=dict)
+    # Each sample's own gradient, for batches of up to 8 (optional: None otherwise and
+    # in traces written before they were recorded): [batch][units][fan_in], [batch][units].
+    grad_W_per_sample: np.ndarray | None = None
+    grad_b_per_sample: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -60,6 +63,10 @@ class LayerStep:
         out["biases_updated"] = self.biases_updated
         out["state"] = {k: v.tolist() for k, v in self.state.items()}
         out["state_b"] = {k: v.tolist() for k, v in self.state_b.items()}
+        for key in PER_SAMPLE_TENSORS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value.tolist()
         return out
 
     @classmethod
@@ -72,6 +79,11 @@ class LayerStep:
             biases_updated=d.get("biases_updated", True),
             state={k: np.asarray(v) for k, v in d.get("state", {}).items()},
             state_b={k: np.asarray(v) for k, v in d.get("state_b", {}).items()},
+            **{
+                k: np.asarray(d[k], dtype=np.float64)
+                for k in PER_SAMPLE_TENSORS
+                if d.get(k) is not None
+            },
             **arrays,
         )
 
@@ -79,6 +91,32 @@ class LayerStep:
     def delta_W(self) -> np.ndarray:
         """How much each weight moved in this step."""
         return self.W_next - self.W
+
+    def move_parts(self, optimizer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``delta_W`` split into (from the gradient, from the weight itself).
+
+        ``optimizer`` is the trace's ``network.optimizer``. With weight decay the
+        optimizer adds λ·w (state term ``decay``) to the step, so −η·λ·w of the move
+        comes from the weight itself; the other part comes from the gradient (and, for
+        momentum and Adam, its history). Without decay the second part is zero. The
+        gradient's part is read as the rule writes it (SGD: −η·∂L/∂w; momentum:
+        −η(v⁺ − λw)), so a weight with no gradient shows exactly 0 there, not the
+        rounding of a subtraction; for Adam it is the rest of the move (0 where m̂ is 0).
+        The two parts sum to ``delta_W`` up to rounding.
+        """
+        lr = float(optimizer["learning_rate"])
+        decay = self.state.get("decay")
+        if decay is None:
+            return self.delta_W, np.zeros_like(self.W)
+        from_weight = -lr * np.asarray(decay)
+        name = optimizer.get("name", "sgd")
+        if name == "sgd":
+            from_grad = -lr * self.grad_W
+        elif name == "momentum":
+            from_grad = -lr * (self.state["velocity"] - decay)
+        else:
+            from_grad = np.where(self.state["m_hat"] == 0.0, 0.0, self.delta_W - from_weight)
+        return from_grad, from_weight
 
 
 @dataclass
@@ -248,7 +286,8 @@ class NetworkInfo:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetworkInfo:
-        return cls(**d)
+        # Keys added later within a version are ignored (docs/trace-format.md#versioning).
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -290,14 +329,12 @@ class Trace:
 
     @classmethod
     def from_json(cls, d: Any, source: str = "<trace>") -> Trace:
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise UserError(f"{source}: not a backprop-anim trace (no 'format': '{FORMAT}')")
-        if d.get("version") != VERSION:
-            raise UserError(
-                f"{source}: trace format version {d.get('version')!r} is not supported "
-                f"(this backprop-anim reads version {VERSION}); re-create it with "
-                "'backprop-anim trace CONFIG'"
-            )
+        """Check ``d`` against the contract (:func:`.validate.check_trace`), then build.
+
+        ``d`` is a parsed trace the caller hands over: its tensor lists are replaced by
+        the checked arrays.
+        """
+        check_trace(d, source)
         try:
             return cls(
                 config=d["config"],

@@ -68,6 +68,10 @@ if TYPE_CHECKING:
 # --- one encoder for the whole scene ------------------------------------------------
 
 
+_KEY = av.video.frame.PictureType.I
+_ANY = av.video.frame.PictureType.NONE
+
+
 class _HeldFrameEncoder(VideoSegmentEncoder):
     """Manim's segment encoder, converting a repeated (held) frame to YUV only once,
     with the codec's frame threads.
@@ -80,12 +84,13 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
     matter here: the encoder has its own thread and the whole video.
     """
 
-    def __init__(self, *, target: Path, spec: Any) -> None:
+    def __init__(self, *, target: Path, spec: Any, keyframes: frozenset[int] = frozenset()) -> None:
         super().__init__(target=target, spec=spec)
         self._stream.codec_context.thread_type = "AUTO"  # frame and slice threads
+        self.keyframes = keyframes
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
-        if repeat == 1:
+        if repeat == 1 and self._next_pts not in self.keyframes:
             super().write_frame(pixels, repeat=1)
             return
         self._validate_frame(pixels, repeat)
@@ -93,13 +98,17 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
         time_base = Fraction(rate.denominator, rate.numerator)
         try:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgba")
-            # The conversion the codec would make on each copy (same reformatter, same
-            # defaults), made once: libavcodec references the frame's buffers, so the
-            # same frame can be sent again with the next timestamp.
-            frame = frame.reformat(self.spec.width, self.spec.height, self.spec.pixel_format)
+            if repeat > 1:
+                # The conversion the codec would make on each copy (same reformatter,
+                # same defaults), made once: libavcodec references the frame's buffers,
+                # so the same frame can be sent again with the next timestamp.
+                frame = frame.reformat(self.spec.width, self.spec.height, self.spec.pixel_format)
             for _ in range(repeat):
                 frame.pts = self._next_pts
                 frame.time_base = time_base
+                # A beat's first frame is a keyframe (an IDR frame for libx264): the
+                # video can be cut there by copying packets (publish/remux.py).
+                frame.pict_type = _KEY if self._next_pts in self.keyframes else _ANY
                 self._next_pts += 1
                 for packet in self._stream.encode(frame):
                     self._container.mux(packet)
@@ -117,7 +126,13 @@ class StreamingFileWriter(SceneFileWriter):
     single file is then remuxed into place by Manim's usual final step (GIF conversion
     and sound included). With ``save_sections`` each section needs its own files, so
     Manim's per-play writing is kept.
+
+    ``keyframes``: frame numbers that must be keyframes (the render sets each beat's
+    first frame), so that beats can be cut out and parts joined without re-encoding
+    (:mod:`backprop_anim.publish.remux`). Per-play files start with one anyway.
     """
+
+    keyframes: frozenset[int] = frozenset()
 
     def _streaming(self) -> bool:
         return self.output_spec.is_video and not self.output_spec.save_sections
@@ -126,7 +141,7 @@ class StreamingFileWriter(SceneFileWriter):
         encoder = self.video_encoder
         if encoder is None:
             raise RuntimeError("Video segment encoding requires resolved settings.")
-        return _HeldFrameEncoder(target=target, spec=encoder)
+        return _HeldFrameEncoder(target=target, spec=encoder, keyframes=self.keyframes)
 
     def add_partial_movie_file(self, hash_animation: str | None) -> None:
         if not self._streaming():
