@@ -178,13 +178,13 @@ def place_parts(
     natural = [0.0 if p.hold else p.weight * unit for p in parts]
     dur = natural[:]
     wait = [0.0] * n
-    heads = sorted(k for k in cues if 0 < k < n and not parts[k].hold)
-    bounds = [0, *heads, n]
+    heads = sorted(k for k in cues if 0 <= k < n and not parts[k].hold)
+    bounds = [*sorted({0, *heads}), n]
     t = 0.0
     for s in range(len(bounds) - 1):
         seg = range(bounds[s], bounds[s + 1])
         head = bounds[s]
-        start = max(t, cues.get(head, 0.0)) if s else 0.0
+        start = max(t, cues[head]) if head in heads else t
         wait[head] += start - t
         last = s == len(bounds) - 2
         limit = cues[bounds[s + 1]] if not last else total
@@ -193,7 +193,8 @@ def place_parts(
         if moving > avail and moving > 0:
             # The lead-in (before the first cue: header, diagram) fits the lead whatever
             # it takes; a part a sentence speaks is shortened to MIN_PART_SCALE at most.
-            scale = avail / moving if s == 0 and heads else max(avail / moving, MIN_PART_SCALE)
+            lead_in = head not in heads and not last
+            scale = avail / moving if lead_in else max(avail / moving, MIN_PART_SCALE)
             for k in seg:
                 dur[k] = natural[k] * scale
         slack = avail - sum(dur[k] for k in seg)

@@ -289,3 +289,12 @@ def test_a_narrated_beat_never_falls_silent_for_long():
     assert n == math.ceil((SPEECH_LEAD_SECONDS + 9.0 + BREATH_SECONDS) * FPS - 1e-9)
     # Silent: the natural length at the pace.
     assert beat_frames(5.0, 0.0, 0.5, FPS) == 150
+
+
+def test_a_beat_whose_first_part_is_spoken_waits_for_its_words():
+    """The title's first part is its first sentence's: it starts with the speech, not
+    with the beat (the speech comes SPEECH_LEAD_SECONDS in)."""
+    parts = [PartSpec("title", 1.0), PartSpec("network", 1.0), PartSpec(None, 4.0, hold=True)]
+    placed = place_parts(parts, 120, FPS, 0.6, {0: 0.4, 1: 3.0})
+    assert [p.start for p in placed[:2]] == [6, 45]
+    assert placed[0].wait == 6 and sum(p.wait + p.frames for p in placed) == 120
