@@ -41,7 +41,8 @@ WORDS_PER_MINUTE = 150
 CACHE_ENV = "BACKPROP_ANIM_CACHE"
 SILENCE_DBFS = -50.0  # quieter than this at a clip's ends counts as silence and is trimmed
 EDGE_PAD_SECONDS = 0.03  # kept around the speech after trimming
-CACHE_FORMAT = 2  # bump when the processing after synthesis changes (2: per sentence)
+CACHE_FORMAT = 3  # bump when the processing after synthesis changes (3: per sentence, faded)
+FADE_SECONDS = 0.01  # a sentence cut from its silence fades in and out (no click)
 SENTENCE_GAP_SECONDS = 0.3  # silence between two sentences of a beat
 
 _synthesized = 0
@@ -92,6 +93,20 @@ def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
         return 0, 0
     pad = int(EDGE_PAD_SECONDS * sample_rate)
     return max(0, int(loud[0]) - pad), min(samples.size, int(loud[-1]) + 1 + pad)
+
+
+def _faded(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` with a short raised-cosine fade at both ends, so that a sentence cut
+    out of its silence and set beside another starts and stops without a click (a
+    sudden onset also makes the AAC encoder overshoot)."""
+    n = min(int(FADE_SECONDS * rate), samples.size // 2)
+    if n <= 0:
+        return samples
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))).astype(np.float32)
+    out = samples.copy()
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return out
 
 
 def trim_silence(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -169,7 +184,7 @@ class Voice(ABC):
                 gap = np.zeros(int(SENTENCE_GAP_SECONDS * rate), dtype=np.float32)
                 pieces.append(gap)
                 at += gap.size
-            pieces.append(samples[first:last])
+            pieces.append(_faded(samples[first:last], rate))
             shift = (at - first) / rate  # engine seconds -> clip seconds
             starts = None if word_starts is None else [w + shift for w in word_starts]
             spoken.append(spoken_sentence(sentence, at / rate, (at + last - first) / rate, starts))
