@@ -189,7 +189,8 @@ def edit_paths(state: State, step: Step | None) -> dict[str, Any]:
     )
     if step is not None and cfg.data.samples is not None and isinstance(samples, list):
         s = step.samples[0]
-        out["inputs"] = f"data.samples.{s}.x"
+        if cfg.data.scale_inputs == "none":  # else the picture shows scaled inputs
+            out["inputs"] = f"data.samples.{s}.x"
         y = cfg.data.samples[s].y
         if isinstance(y, list) and cfg.data.scale_targets is None:
             out["targets"] = f"data.samples.{s}.y"
@@ -224,6 +225,7 @@ def view(state: State, step_number: int | None = None, digits: int = 4) -> dict[
             "learning_rate": fmt(cfg.training.optimizer.learning_rate, digits),
             "steps": cfg.training.steps,
             "batch_size": cfg.training.batch_size,
+            "detail_steps": cfg.trace.detail_steps,
         },
         "choices": {
             "activations": list(ACTIVATIONS),
