@@ -59,14 +59,32 @@ def main() -> None:
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @set_option
 def validate(config: Path, overrides: tuple[str, ...]) -> None:
-    """Check CONFIG and print a short summary (layers, parameters, steps)."""
+    """Check CONFIG (or a saved trace.json) and print a short summary."""
     from .engine.data import load_dataset
+
+    if config.suffix.lower() == ".json":
+        from .trace.model import load_trace
+
+        if overrides:
+            raise UserError("--set applies to a config; a saved trace is checked as it is")
+        click.echo(describe_trace(load_trace(config)))
+        click.echo("trace is valid")
+        return
 
     loaded = load_config(config, overrides)
     data = load_dataset(loaded)  # a missing CSV column or a class count that does not fit
     click.echo(describe_config(loaded.config))
     click.echo(f"  data: {len(data.X)} samples ({data.kind})")
     click.echo("config is valid")
+
+
+@main.command()
+@click.option("--path", "show_path", is_flag=True, help="Print the shipped schema file's path.")
+def schema(show_path: bool) -> None:
+    """Print the config's JSON Schema (editors complete and check configs with it)."""
+    from .config.jsonschema import SCHEMA_FILE, schema_text
+
+    click.echo(str(SCHEMA_FILE) if show_path else schema_text(), nl=show_path)
 
 
 @main.command()
@@ -262,7 +280,11 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     default=None,
     help="An edited script.json whose texts replace the generated narration.",
 )
-@click.option("--force", is_flag=True, help="Render even if an identical render is cached.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render even if an identical render is cached, or larger than the size limit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 def render(
     source: Path,
@@ -313,7 +335,12 @@ def render(
     )
     with beat_progress(enabled=not verbose) as on_beat:
         result = render_lecture(
-            source, options, overrides=overrides, output_dir=output, on_beat=on_beat
+            source,
+            options,
+            overrides=overrides,
+            output_dir=output,
+            on_beat=on_beat,
+            allow_large=force,
         )
     click.echo(
         f"video: {result.video} ({result.duration:.1f} s, rendered in "

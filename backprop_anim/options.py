@@ -89,6 +89,11 @@ class RenderOptions:
             raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
         if self.fps is not None and not 1 <= self.fps <= 120:
             raise UserError(f"--fps: expected 1 to 120, got {self.fps}")
+        if not 2 <= self.digits <= 8:
+            raise UserError(f"--digits: expected 2 to 8, got {self.digits}")
+        for name in ("max_units_explained", "focus_units", "max_units_drawn"):
+            if getattr(self, name) < 0:
+                raise UserError(f"--{name}: expected 0 or more, got {getattr(self, name)}")
 
     @property
     def resolution(self) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config.loader import LoadedConfig, load_config
 from .errors import DivergenceError, UserError
+from .limits import check_render_size
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
@@ -347,8 +348,12 @@ def render(
     overrides: tuple[str, ...] | list[str] = (),
     output_dir: str | Path | None = None,
     on_beat: Callable[[int, int, TimedBeat], None] | None = None,
+    allow_large: bool = False,
 ) -> RenderResult:
-    """Render one lecture; return where the files are. Raises UserError on bad input."""
+    """Render one lecture; return where the files are. Raises UserError on bad input.
+
+    A video larger than ``limits.MAX_RENDER_PIXELS`` is refused unless ``allow_large``.
+    """
     from PIL import Image
 
     from . import __version__
@@ -372,6 +377,8 @@ def render(
     beats = build_storyboard(trace, options)
     if not beats:
         raise UserError("--scenes: nothing to render for the chosen scenes and steps")
+    if not allow_large:
+        check_render_size(beats, options)
     fps = options.frame_rate
     narration = plan_narration(trace, beats, options)
     t_speech = time.perf_counter()

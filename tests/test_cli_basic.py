@@ -358,7 +358,7 @@ ERROR_CASES = [
         append("name: again"),
         "name: again",
         "name",
-        "key 'name' is given twice (first on line 1)",
+        "key 'name' is given twice (first on line 2)",
     ),
 ]
 

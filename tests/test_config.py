@@ -85,12 +85,14 @@ def test_parse_override_reads_yaml_scalars():
 
 
 def test_config_error_carries_file_line_and_field(tmp_path):
-    path = write(tmp_path, TEXTBOOK.read_text().replace("steps: 1", "steps: -3"))
+    text = TEXTBOOK.read_text().replace("steps: 1", "steps: -3")
+    path = write(tmp_path, text)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "steps: -3" in row)
     with pytest.raises(ConfigError) as info:
         load_config(path)
     err = info.value
-    assert err.file == str(path) and err.line == 28 and err.field == "training.steps"
-    assert str(err) == f"{path}:28: training.steps: expected a number >= 1 (got -3)"
+    assert err.file == str(path) and err.line == line and err.field == "training.steps"
+    assert str(err) == f"{path}:{line}: training.steps: expected a number >= 1 (got -3)"
 
 
 def test_safe_yaml_constructs_nothing(tmp_path):

@@ -270,6 +270,8 @@ def field_message(err: dict) -> str:
         return "expected a mapping (key: value lines)"
     if kind in ("list_type", "tuple_type"):
         return "expected a list"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching the pattern {ctx.get('pattern')!r}"
     if kind == "too_long":
         return f"expected at most {ctx.get('max_length')} items, got {ctx.get('actual_length')}"
     if kind == "too_short":

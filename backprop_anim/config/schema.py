@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -46,14 +47,29 @@ Path = tuple[str | int, ...]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors (the loader adds a 'did you mean')."""
+    """Unknown keys are errors (the loader adds a 'did you mean').
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    A field's docstring is its description in the exported JSON Schema
+    (``backprop-anim schema``), which editors show while a config is typed.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=False, use_attribute_docstrings=True
+    )
 
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 UnitName = Annotated[str, Field(pattern=UNIT_NAME_PATTERN)]
+
+
+def one_of(names: Iterable[str]) -> dict[str, Any]:
+    """JSON Schema ``enum`` for a name checked against a registry by a validator.
+
+    The field stays a ``str`` so that a typo gets the loader's 'did you mean'; editors
+    still offer the names.
+    """
+    return {"enum": list(names)}
 
 
 def _registered(name: str, registry: dict, what: str) -> str:
@@ -65,12 +81,19 @@ def _registered(name: str, registry: dict, what: str) -> str:
 class InitConfig(Strict):
     """How weights (and biases) not given explicitly are drawn. Seeded: same seed, same net."""
 
-    scheme: str = "xavier_uniform"
+    scheme: str = Field("xavier_uniform", json_schema_extra=one_of(INIT_SCHEMES))
+    """How weights are drawn: uniform, normal, xavier_uniform, xavier_normal, he_normal or
+    nguyen_widrow (docs/config.md#init)."""
     seed: int = 0
-    low: FiniteFloat = -1.0  # uniform
-    high: FiniteFloat = 1.0  # uniform
-    std: PositiveFloat = 0.1  # normal
-    biases: Literal["zeros", "scheme"] = "zeros"  # 'scheme' draws biases like the weights
+    """Seed of the draw: the same seed gives the same network."""
+    low: FiniteFloat = -1.0
+    """Lower end of the range of 'uniform' (low < high)."""
+    high: FiniteFloat = 1.0
+    """Upper end of the range of 'uniform'."""
+    std: PositiveFloat = 0.1
+    """Standard deviation of 'normal'."""
+    biases: Literal["zeros", "scheme"] = "zeros"
+    """'zeros', or 'scheme' to draw the biases like the weights (with fan-in 1)."""
 
     @field_validator("scheme")
     @classmethod
@@ -87,14 +110,24 @@ class InitConfig(Strict):
 
 
 class LayerConfig(Strict):
+    """A layer after the inputs: its units, activation and (optionally) its parameters."""
+
     name: str | None = None
+    """The layer's name in pictures, narration and the trace (default hidden1, ..., output)."""
     units: Annotated[int, Field(ge=1, le=MAX_UNITS_PER_LAYER)] | list[UnitName]
-    activation: str = "sigmoid"
-    slope: FiniteFloat = 0.01  # leaky_relu's negative slope
-    weights: list[list[FiniteFloat]] | None = None  # [units][inputs of this layer]
+    """A count, or a list of unique unit names ([h1, h2])."""
+    activation: str = Field("sigmoid", json_schema_extra=one_of(ACTIVATIONS))
+    """The activation function; softmax only on the output layer, with cross_entropy."""
+    slope: FiniteFloat = 0.01
+    """The negative-side slope of leaky_relu."""
+    weights: list[list[FiniteFloat]] | None = None
+    """Explicit weights, [units][inputs of this layer]: row j holds the weights into unit j."""
     biases: list[FiniteFloat] | None = None
+    """Explicit biases, one per unit."""
     trainable: bool = True
-    init: InitConfig | None = None  # overrides network.init for this layer
+    """false freezes the layer: its gradients are traced, its parameters never change."""
+    init: InitConfig | None = None
+    """This layer's own init (default: network.init)."""
 
     @field_validator("activation")
     @classmethod
@@ -117,9 +150,14 @@ class LayerConfig(Strict):
 
 
 class NetworkConfig(Strict):
+    """The network: its inputs and its layers, in order (at most 250,000 weights)."""
+
     inputs: Annotated[int, Field(ge=1, le=MAX_INPUTS)] | list[UnitName]
+    """A count, or a list of input names ([i1, i2])."""
     layers: Annotated[list[LayerConfig], Field(min_length=1, max_length=MAX_LAYERS)]
+    """The layers after the inputs; the last one is the output layer."""
     init: InitConfig = InitConfig()
+    """How weights and biases not given explicitly are drawn."""
 
     @property
     def n_inputs(self) -> int:
@@ -156,21 +194,36 @@ class NetworkConfig(Strict):
 
 
 class Sample(Strict):
+    """One inline sample."""
+
     x: list[FiniteFloat]
-    y: list[FiniteFloat] | int  # an int is a class index (one-hot for the output layer)
+    """Its inputs, one number per network input."""
+    y: list[FiniteFloat] | int
+    """Its targets, one per output unit, or a class index (one-hot for a wider output)."""
 
 
 class CsvData(Strict):
+    """A CSV file with a header row."""
+
     path: str
-    inputs: list[str]  # column names
+    """The file, relative to the config file."""
+    inputs: list[str]
+    """Names of the input columns."""
     targets: list[str]
+    """Names of the target columns."""
 
 
 class GeneratorData(Strict):
-    name: str
+    """A built-in data set generator (docs/config.md#generators)."""
+
+    name: str = Field(json_schema_extra=one_of(GENERATORS))
+    """xor, circles, moons, spirals, sine or digits."""
     n: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 200
+    """Number of samples."""
     noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.1
+    """Standard deviation of the Gaussian noise (sine: on the targets)."""
     seed: int = 0
+    """Same seed, same data."""
 
     @field_validator("name")
     @classmethod
@@ -179,13 +232,19 @@ class GeneratorData(Strict):
 
 
 class DataConfig(Strict):
+    """The data: exactly one of samples, csv or generator."""
+
     samples: Annotated[list[Sample], Field(max_length=MAX_SAMPLES)] | None = None
+    """Inline samples, a list of {x: [...], y: ...}."""
     csv: CsvData | None = None
+    """A CSV file: {path, inputs, targets}."""
     generator: GeneratorData | None = None
-    # Min-max scale the targets into [lo, hi] for training; displays invert it.
+    """A built-in generator: {name, n, noise, seed}."""
     scale_targets: tuple[FiniteFloat, FiniteFloat] | None = None
-    # Standardize inputs (mean 0, std 1 per column) or min-max them into [0, 1].
+    """[low, high]: min-max scale every target column into that range for training (the
+    pictures and narration show real values)."""
     scale_inputs: Literal["none", "standard", "minmax"] = "none"
+    """standard: mean 0, std 1 per column; minmax: into [0, 1] per column."""
 
     @field_validator("samples")
     @classmethod
@@ -213,12 +272,20 @@ class DataConfig(Strict):
 
 
 class OptimizerConfig(Strict):
-    name: str = "sgd"
+    """The update rule and its parameters (docs/config.md#trainingoptimizer)."""
+
+    name: str = Field("sgd", json_schema_extra=one_of(OPTIMIZERS))
+    """sgd, momentum or adam."""
     learning_rate: PositiveFloat = 0.1
+    """The learning rate eta, a positive number."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    """mu of momentum: v+ = mu v + g, w+ = w - eta v+."""
     beta1: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    """Adam's decay of the first moment."""
     beta2: Annotated[float, Field(ge=0, lt=1)] = 0.999
+    """Adam's decay of the second moment."""
     eps: PositiveFloat = 1e-8
+    """Adam's epsilon in the denominator."""
 
     @field_validator("name")
     @classmethod
@@ -235,14 +302,24 @@ class OptimizerConfig(Strict):
 
 
 class TrainingConfig(Strict):
-    loss: str = "half_sse"
+    """How the network trains: loss, optimizer, batches and steps."""
+
+    loss: str = Field("half_sse", json_schema_extra=one_of(LOSSES))
+    """half_sse, mse, bce (sigmoid output) or cross_entropy (softmax output); a batch mean."""
     optimizer: OptimizerConfig = OptimizerConfig()
+    """The update rule."""
     batch_size: Annotated[int, Field(ge=1)] | Literal["full"] = 1
+    """1 (online), N (mini-batches of N) or full (the whole data set every step)."""
     steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] = 1
+    """Number of updates."""
     shuffle: bool = True
+    """Mini-batches follow a new seeded permutation every epoch; false keeps the data order."""
     seed: int = 0
+    """Seed of the shuffling and of update: random_layer."""
     update_biases: bool = True
+    """false: the biases keep their values (their gradients are still traced)."""
     update: Literal["all", "random_layer"] = "all"
+    """all, or random_layer: each step updates one randomly chosen trainable layer."""
 
     @field_validator("loss")
     @classmethod
@@ -251,28 +328,51 @@ class TrainingConfig(Strict):
 
 
 class TraceConfig(Strict):
-    # Steps traced in full detail (negative counts from the end). None: all steps when
-    # there are at most 10, else the first and the last.
+    """What the trace keeps besides every step's summary."""
+
     detail_steps: Annotated[list[int], Field(max_length=MAX_DETAIL_STEPS)] | None = None
-    # Parameters are snapshotted for the overview every N steps (None: about 50 snapshots).
+    """Steps traced in full detail, the ones a video animates (negative: from the end).
+    Default: all steps when there are at most 10, else [0, -1]."""
     snapshot_every: Annotated[int, Field(ge=1)] | None = None
+    """Snapshot the parameters for the overview every N steps (default: about 50 in all)."""
 
 
 class NarrationConfig(Strict):
+    """The voice and subtitles (docs/narration.md); `narration: off` switches them off."""
+
     enabled: bool = True
+    """false switches the voice and subtitles off."""
     level: Literal["brief", "standard", "detailed"] = "standard"
+    """How much the narrator says."""
     beats: dict[str, str] = {}
+    """Replace a beat's text by id ({"s0.forward.hidden.h1": "..."}); "<id>+" appends."""
+
+
+def _narration_schema(schema: dict[str, Any]) -> None:
+    """`narration: off` (YAML false or 'off') is valid too, as the validator accepts it."""
+    ref = schema.pop("$ref", None) or schema.pop("allOf", [{}])[0].get("$ref")
+    schema["anyOf"] = [{"$ref": ref}, {"const": False}, {"const": "off"}]
 
 
 class Config(Strict):
-    name: str
+    """A backprop-anim lecture: a network, its data, its training (docs/config.md)."""
+
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN})
+    """Output folder name: lowercase letters, digits, '-' and '_'."""
     title: str = ""
+    """The lecture's title, shown first."""
     description: str = ""
+    """What the lecture shows (for people reading the config)."""
     network: NetworkConfig
+    """The network."""
     data: DataConfig
+    """The data it learns."""
     training: TrainingConfig = TrainingConfig()
+    """How it trains."""
     trace: TraceConfig = TraceConfig()
-    narration: NarrationConfig = NarrationConfig()
+    """What the trace keeps."""
+    narration: NarrationConfig = Field(NarrationConfig(), json_schema_extra=_narration_schema)
+    """The voice and subtitles; off to switch them off."""
 
     @field_validator("name")
     @classmethod

@@ -166,6 +166,11 @@ def load_script(
     entries = doc.get("lines") if isinstance(doc, dict) else doc
     if isinstance(doc, dict) and doc.get("format", SCRIPT_FORMAT) != SCRIPT_FORMAT:
         raise UserError(f"{path}: not a backprop-anim script (format {doc.get('format')!r})")
+    if isinstance(doc, dict) and doc.get("version", SCRIPT_VERSION) != SCRIPT_VERSION:
+        raise UserError(
+            f"{path}: version: expected {SCRIPT_VERSION} (the script format this backprop-anim "
+            f"reads), got {doc.get('version')!r}; save a new script.json with a render"
+        )
     if not isinstance(entries, list):
         raise UserError(
             f"{path}: expected a script: an object with 'lines', a list of "
@@ -185,6 +190,11 @@ def load_script(
             raise UserError(f"{where}.beat: expected a beat id (text), got {beat_id!r}")
         if not isinstance(text, str):
             raise UserError(f"{where}.text: expected a text, got {type(text).__name__}")
+        if not text.strip():
+            raise UserError(
+                f"{where}.text: expected the words to say, got an empty text "
+                "(remove the line to keep the generated words)"
+            )
         if beat_id in seen:
             raise UserError(f"{where}.beat: beat {beat_id!r} appears twice")
         seen.add(beat_id)

@@ -20,9 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
-
-FORMAT = "backprop-anim-trace"
-VERSION = 1
+from .validate import FORMAT, VERSION, check_trace
 
 # Tensors of a layer in a detailed step: name -> shape description (for docs/tests).
 LAYER_TENSORS = ("W", "b", "z", "a", "delta", "grad_W", "grad_b", "W_next", "b_next")
@@ -248,7 +246,8 @@ class NetworkInfo:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetworkInfo:
-        return cls(**d)
+        # Keys added later within a version are ignored (docs/trace-format.md#versioning).
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -290,14 +289,12 @@ class Trace:
 
     @classmethod
     def from_json(cls, d: Any, source: str = "<trace>") -> Trace:
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise UserError(f"{source}: not a backprop-anim trace (no 'format': '{FORMAT}')")
-        if d.get("version") != VERSION:
-            raise UserError(
-                f"{source}: trace format version {d.get('version')!r} is not supported "
-                f"(this backprop-anim reads version {VERSION}); re-create it with "
-                "'backprop-anim trace CONFIG'"
-            )
+        """Check ``d`` against the contract (:func:`.validate.check_trace`), then build.
+
+        ``d`` is a parsed trace the caller hands over: its tensor lists are replaced by
+        the checked arrays.
+        """
+        check_trace(d, source)
         try:
             return cls(
                 config=d["config"],
