@@ -28,10 +28,11 @@ PHASE_NAMES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "up
 
 def texts(values: Any, digits: int) -> Any:
     """Nested lists of numbers as nested lists of ``fmt`` texts."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        return fmt(float(arr), digits)
-    return [texts(v, digits) for v in arr]
+
+    def walk(item: Any) -> Any:
+        return [walk(v) for v in item] if isinstance(item, list) else fmt(item, digits)
+
+    return walk(np.asarray(values, dtype=np.float64).tolist())
 
 
 def _title(trace: Trace, ev: dict[str, Any]) -> str:

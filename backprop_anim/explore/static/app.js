@@ -301,8 +301,14 @@ function numberInput(value, onSet) {
   const i = document.createElement("input");
   i.className = "number";
   i.value = value;
-  i.addEventListener("keydown", (e) => { if (e.key === "Enter") onSet(i.value); });
-  i.addEventListener("change", () => onSet(i.value));
+  let sent = value; // Enter and the change that follows it send one edit, not two
+  const send = () => {
+    if (i.value === sent) return;
+    sent = i.value;
+    onSet(i.value);
+  };
+  i.addEventListener("keydown", (e) => { if (e.key === "Enter") send(); });
+  i.addEventListener("change", send);
   return i;
 }
 
