@@ -134,7 +134,11 @@ def trace(config: Path, overrides: tuple[str, ...], output: Path | None) -> None
 )
 @click.option("--scheduler", metavar="local|tcp://HOST:PORT", help="Run on a Dask cluster.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the variants; render nothing.")
-@click.option("--force", is_flag=True, help="Render every variant, even those up to date.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render every variant, even those up to date or larger than the size limit.",
+)
 @click.option(
     "--compare", is_flag=True, help="Also render one video comparing the variants' losses."
 )
@@ -209,6 +213,17 @@ def batch(
         sys.exit(1)
 
 
+def _jobs(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(
+            f"-j/--jobs: expected a whole number from 1, or auto; got {text!r}"
+        ) from None
+
+
 def _int_list(text: str | None, option: str) -> list[int] | None:
     if text is None:
         return None
@@ -251,6 +266,12 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--tex", is_flag=True, help="Typeset formulas with LaTeX (needs a TeX install).")
 @click.option("--stills", is_flag=True, help="Also write one PNG per beat into stills/.")
 @click.option("--sections", is_flag=True, help="Also write one silent clip per beat.")
+@click.option(
+    "--clips", is_flag=True, help="Also write clips/NN-<beat>.mp4: each beat with its narration."
+)
+@click.option(
+    "--slides", is_flag=True, help="Also write <name>.pptx: a slide per beat playing its clip."
+)
 @click.option("--transparent", is_flag=True, help="Transparent background (mov/webm).")
 @click.option(
     "-o",
@@ -281,6 +302,20 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     help="An edited script.json whose texts replace the generated narration.",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Processes rendering the beats at once, joined without re-encoding "
+    "(auto: every core when the lecture is long enough to repay the start-up).",
+)
+@click.option(
+    "--scheduler",
+    metavar="local|tcp://HOST:PORT",
+    help="Render the beats on a Dask cluster (local: start one with -j workers).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Render even if an identical render is cached, or larger than the size limit.",
@@ -299,6 +334,8 @@ def render(
     tex: bool,
     stills: bool,
     sections: bool,
+    clips: bool,
+    slides: bool,
     transparent: bool,
     output: Path | None,
     preview: bool,
@@ -306,6 +343,8 @@ def render(
     voice: str,
     captions: str,
     script: Path | None,
+    jobs: str,
+    scheduler: str | None,
     force: bool,
     verbose: bool,
 ) -> None:
@@ -324,6 +363,8 @@ def render(
         tex=tex,
         stills=stills,
         sections=sections,
+        clips=clips,
+        slides=slides,
         transparent=transparent,
         preview=preview,
         digits=digits,
@@ -331,6 +372,8 @@ def render(
         captions=captions,
         script=script,
         verbose=verbose,
+        jobs=_jobs(jobs),
+        scheduler=scheduler,
         use_cache=not force,
     )
     with beat_progress(enabled=not verbose) as on_beat:

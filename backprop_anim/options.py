@@ -6,6 +6,7 @@ it without importing a renderer. Quality letters mean what they mean in Manim.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,18 @@ QUALITIES = {
     "h": ("high_quality", 1920, 1080, 60),
     "k": ("fourk_quality", 3840, 2160, 60),
 }
-SCENES = ("title", "overview", "forward", "loss", "backward", "update", "summary")
-DEFAULT_SCENES = ("title", "forward", "loss", "backward", "update", "summary")
+SCENES = (
+    "title",
+    "overview",
+    "forward",
+    "loss",
+    "backward",
+    "matrix",
+    "batch",
+    "update",
+    "summary",
+)
+DEFAULT_SCENES = ("title", "forward", "loss", "backward", "matrix", "batch", "update", "summary")
 FORMATS = ("mp4", "webm", "gif", "mov")
 VOICES = ("auto", "piper", "espeak", "none")
 
@@ -39,6 +50,8 @@ class RenderOptions:
     tex: bool = False  # real LaTeX instead of Typst for formulas
     stills: bool = False
     sections: bool = False  # also one silent clip per beat (Manim's --save_sections)
+    clips: bool = False  # also clips/NN-<beat>.<format>, cut from the lecture, with sound
+    slides: bool = False  # also <name>.pptx, one slide per beat with its clip (python-pptx)
     transparent: bool = False
     preview: bool = False
     voice: str = "auto"
@@ -52,6 +65,10 @@ class RenderOptions:
     focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
     max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
     verbose: bool = False
+    # Processes rendering the lecture's beats at once ("auto": every core when the
+    # lecture is long enough to repay the start-up; see backprop_anim.parallel).
+    jobs: int | str = 1
+    scheduler: str | None = None  # a Dask cluster for the parts: "local" or tcp://HOST:PORT
     use_cache: bool = True  # reuse a finished identical render (see render.render_key)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,6 +104,30 @@ class RenderOptions:
             )
         if self.captions not in ("file", "burn"):
             raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
+        if self.jobs != "auto" and not (isinstance(self.jobs, int) and self.jobs >= 1):
+            raise UserError(
+                f"-j/--jobs: expected a whole number from 1, or auto; got {self.jobs!r}"
+            )
+        if self.scheduler is not None and self.scheduler != "local" and "://" not in self.scheduler:
+            raise UserError(
+                f"--scheduler {self.scheduler!r}: expected 'local' or an address such as "
+                "tcp://127.0.0.1:8786"
+            )
+        if self.clips and self.format == "gif":
+            raise UserError(
+                "--clips: a GIF has no sound and no keyframes to cut at; "
+                "use --format mp4, webm or mov"
+            )
+        if self.slides and self.format != "mp4":
+            raise UserError(
+                f"--slides: slides embed each beat's clip as mp4 (what PowerPoint and "
+                f"Impress play), and --format is {self.format}; use --format mp4"
+            )
+        if self.slides and importlib.util.find_spec("pptx") is None:
+            raise UserError(
+                "--slides needs python-pptx, which the 'slides' extra installs: "
+                "pip install 'backprop-anim[slides]' (make setup installs it)"
+            )
         if self.fps is not None and not 1 <= self.fps <= 120:
             raise UserError(f"--fps: expected 1 to 120, got {self.fps}")
         if not 2 <= self.digits <= 8:

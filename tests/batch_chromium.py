@@ -1,4 +1,4 @@
-"""A headless Chromium driven over the DevTools protocol, for testing the gallery page.
+"""A headless Chromium driven over the DevTools protocol, for testing our pages.
 
 Chromium is started by the test (Debian's ``chromium``) with a fresh profile and no
 network services; a tiny client speaks the DevTools protocol over tornado's websocket
@@ -28,6 +28,18 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--remote-debugging-port=0",
 ]
+
+
+# DevTools key names -> (code, Windows virtual key code), for Input.dispatchKeyEvent.
+KEYS = {
+    "ArrowRight": ("ArrowRight", 39),
+    "ArrowLeft": ("ArrowLeft", 37),
+    "PageDown": ("PageDown", 34),
+    "PageUp": ("PageUp", 33),
+    "Home": ("Home", 36),
+    "End": ("End", 35),
+    " ": ("Space", 32),
+}
 
 
 def chromium_binary() -> str | None:
@@ -118,6 +130,26 @@ class Chromium:
                 return
             await asyncio.sleep(0.05)
         raise RuntimeError(f"{url} did not finish loading")
+
+    async def press(self, key: str) -> None:
+        """A real key press (keydown, char, keyup) as a keyboard or a clicker sends it."""
+        code, vk = KEYS[key] if key in KEYS else (f"Key{key.upper()}", ord(key.upper()))
+        down = {"key": key, "code": code, "windowsVirtualKeyCode": vk}
+        text = {"text": key} if len(key) == 1 else {}
+        await self.call("Input.dispatchKeyEvent", type="keyDown", **down, **text)
+        await self.call("Input.dispatchKeyEvent", type="keyUp", **down)
+
+    async def wait_for(self, expression: str, timeout: float = 30.0) -> Any:
+        """Poll a JavaScript expression until it is truthy; its value (TimeoutError if not)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            value = await self.evaluate(expression)
+            if value:
+                return value
+            if loop.time() > end:
+                raise TimeoutError(f"still false after {timeout} s: {expression}")
+            await asyncio.sleep(0.02)
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)

@@ -105,10 +105,10 @@ def test_batch_writes_manifest_and_files_and_isolates_the_failure(tiny_batch: Ra
         rec = records[name]
         assert rec["status"] == "ok" and rec["error"] is None
         assert rec["worker"] == "local"
-        assert rec["files"] == [
-            f"{name}/{f}"
-            for f in ("poster.jpg", "render.json", "storyboard.png", "tiny.mp4", "trace.json")
-        ]
+        core = ("poster.jpg", "render.json", "storyboard.png", "tiny.mp4", "trace.json")
+        published = ("index.html", "thumbnail.png", "tiny.chapters.vtt", "tiny.youtube.txt")
+        assert {f"{name}/{f}" for f in core + published} <= set(rec["files"])
+        assert rec["files"] == sorted(set(rec["files"]))
         assert all((out / f).is_file() for f in rec["files"])
         assert rec["video"] == f"{name}/tiny.mp4"
         assert rec["poster"] == f"{name}/poster.jpg"
@@ -249,6 +249,7 @@ Promise.all([...document.querySelectorAll("video")].map((v) => new Promise((reso
 """
 ROWS = """[...document.querySelectorAll("#variants tbody tr")].map(
   (r) => [r.dataset.name, r.cells[3].textContent, r.className])"""
+PAGE_LINKS = """[...document.querySelectorAll("a.page")].map((a) => a.getAttribute("href"))"""
 CLICK_LOSS = 'document.querySelector("th[data-key=loss] button").click()'
 
 
@@ -290,6 +291,7 @@ def test_gallery_page_in_headless_chromium(tiny_batch: Ran, tmp_path: Path) -> N
                 "videos": await browser.evaluate(PLAY_ALL),
                 "posters": await browser.evaluate(POSTERS),
                 "rows": await browser.evaluate(ROWS),
+                "pages": await browser.evaluate(PAGE_LINKS),
             }
             await browser.evaluate(CLICK_LOSS)
             seen["ascending"] = await browser.evaluate(ROWS)
@@ -307,6 +309,8 @@ def test_gallery_page_in_headless_chromium(tiny_batch: Ran, tmp_path: Path) -> N
 
     records = {r["name"]: r for r in manifest(out)["variants"]}
     assert len(seen["videos"]) == 3
+    # Each rendered variant links its own lecture page (the failed one has none).
+    assert sorted(seen["pages"]) == sorted(f"{name}/index.html" for name in OK_NAMES)
     for video in seen["videos"]:
         assert video["error"] is None and video["played"] is True, video
         assert video["readyState"] >= 3 and video["width"] == 854

@@ -65,7 +65,7 @@ def _player(video: str, files: list[str], *, alt: str, width: int, poster: str |
     tracks = "".join(
         f'<track kind="captions" src="{quote(f)}" srclang="en" label="English">'
         for f in files
-        if f.endswith(".vtt")
+        if f.endswith(".vtt") and not f.endswith(".chapters.vtt")
     )
     return (
         f'<video controls preload="metadata" width="{width}"{poster_attr}>'
@@ -77,6 +77,14 @@ def _cell_video(rec: VariantRecord) -> str:
     if rec.status != "ok" or not rec.video:
         return '<div class="novideo">no video</div>'
     return _player(rec.video, rec.files, alt=rec.name, width=320, poster=rec.poster)
+
+
+def _page_link(rec: VariantRecord) -> str:
+    """A link to the variant's lecture page (chapters, transcript, presenter mode)."""
+    page = f"{rec.name}/index.html"
+    if rec.status != "ok" or page not in rec.files:
+        return ""
+    return f'<br><a class="page" href="{quote(page)}">lecture page</a>'
 
 
 def _row(rec: VariantRecord) -> str:
@@ -93,7 +101,7 @@ def _row(rec: VariantRecord) -> str:
         f'<tr class="{status}" data-name="{html.escape(rec.name)}" '
         f'data-loss="{"" if loss is None else repr(float(loss))}">'
         f"<td>{_cell_video(rec)}</td>"
-        f'<td class="name">{html.escape(rec.name).replace("__", "__<wbr>")}</td>'
+        f'<td class="name">{html.escape(rec.name).replace("__", "__<wbr>")}{_page_link(rec)}</td>'
         f'<td><ul class="changes">{changes}</ul></td>'
         f'<td class="num">{loss_text}</td>'
         f'<td><span class="status">{status}</span>{error}</td>'

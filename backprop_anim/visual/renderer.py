@@ -55,6 +55,7 @@ from manim import (
 )
 from manim.animation.animation import Animation
 from manim.animation.creation import DrawBorderThenFill, ShowPartial
+from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 from manim.utils.bezier import interpolate
@@ -66,6 +67,10 @@ if TYPE_CHECKING:
     from manim import Scene
 
 # --- one encoder for the whole scene ------------------------------------------------
+
+
+_KEY = av.video.frame.PictureType.I
+_ANY = av.video.frame.PictureType.NONE
 
 
 class _HeldFrameEncoder(VideoSegmentEncoder):
@@ -80,12 +85,13 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
     matter here: the encoder has its own thread and the whole video.
     """
 
-    def __init__(self, *, target: Path, spec: Any) -> None:
+    def __init__(self, *, target: Path, spec: Any, keyframes: frozenset[int] = frozenset()) -> None:
         super().__init__(target=target, spec=spec)
         self._stream.codec_context.thread_type = "AUTO"  # frame and slice threads
+        self.keyframes = keyframes
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
-        if repeat == 1:
+        if repeat == 1 and self._next_pts not in self.keyframes:
             super().write_frame(pixels, repeat=1)
             return
         self._validate_frame(pixels, repeat)
@@ -93,13 +99,17 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
         time_base = Fraction(rate.denominator, rate.numerator)
         try:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgba")
-            # The conversion the codec would make on each copy (same reformatter, same
-            # defaults), made once: libavcodec references the frame's buffers, so the
-            # same frame can be sent again with the next timestamp.
-            frame = frame.reformat(self.spec.width, self.spec.height, self.spec.pixel_format)
+            if repeat > 1:
+                # The conversion the codec would make on each copy (same reformatter,
+                # same defaults), made once: libavcodec references the frame's buffers,
+                # so the same frame can be sent again with the next timestamp.
+                frame = frame.reformat(self.spec.width, self.spec.height, self.spec.pixel_format)
             for _ in range(repeat):
                 frame.pts = self._next_pts
                 frame.time_base = time_base
+                # A beat's first frame is a keyframe (an IDR frame for libx264): the
+                # video can be cut there by copying packets (publish/remux.py).
+                frame.pict_type = _KEY if self._next_pts in self.keyframes else _ANY
                 self._next_pts += 1
                 for packet in self._stream.encode(frame):
                     self._container.mux(packet)
@@ -117,7 +127,13 @@ class StreamingFileWriter(SceneFileWriter):
     single file is then remuxed into place by Manim's usual final step (GIF conversion
     and sound included). With ``save_sections`` each section needs its own files, so
     Manim's per-play writing is kept.
+
+    ``keyframes``: frame numbers that must be keyframes (the render sets each beat's
+    first frame), so that beats can be cut out and parts joined without re-encoding
+    (:mod:`backprop_anim.publish.remux`). Per-play files start with one anyway.
     """
+
+    keyframes: frozenset[int] = frozenset()
 
     def _streaming(self) -> bool:
         return self.output_spec.is_video and not self.output_spec.save_sections
@@ -126,7 +142,7 @@ class StreamingFileWriter(SceneFileWriter):
         encoder = self.video_encoder
         if encoder is None:
             raise RuntimeError("Video segment encoding requires resolved settings.")
-        return _HeldFrameEncoder(target=target, spec=encoder)
+        return _HeldFrameEncoder(target=target, spec=encoder, keyframes=self.keyframes)
 
     def add_partial_movie_file(self, hash_animation: str | None) -> None:
         if not self._streaming():
@@ -162,6 +178,28 @@ class StreamingFileWriter(SceneFileWriter):
         if streaming:  # the stream was remuxed into the movie; nothing reuses it
             for path in self.partial_movie_files:
                 Path(path).unlink(missing_ok=True)
+
+
+class SkippingRenderer(CairoRenderer):
+    """Manim's Cairo renderer, drawing nothing while animations are skipped.
+
+    A part of a lecture rendered in parts plays the beats before its own with Manim's
+    section skipping, to reach the same stage (see ``LecturePlan.window``). Manim still
+    paints the static image of every skipped play and the frame of every skipped hold;
+    nothing uses those pixels (each drawn play repaints its static image from scratch),
+    so here they are not painted. Drawn plays are unchanged.
+    """
+
+    def update_frame(self, scene: Scene, *args: Any, **kwargs: Any) -> None:
+        if self.skip_animations:
+            return
+        super().update_frame(scene, *args, **kwargs)
+
+    def save_static_frame_data(self, scene: Scene, static_mobjects: Any) -> Any:
+        if self.skip_animations:
+            self.static_image = None
+            return None
+        return super().save_static_frame_data(scene, static_mobjects)
 
 
 # --- the edge image, transformed once -----------------------------------------------
