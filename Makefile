@@ -10,6 +10,12 @@ STAMP := $(VENV)/.installed
 # the fallback voice, chromium for the gallery page test.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config gcc fonts-dejavu-core espeak-ng chromium
 EXTRAS := voice,dask,digits,explore,slides,dev
+# Only the tests need these: PyTorch 2.13.0 (CPU) as an oracle for the optimizers, a
+# 192 MB wheel (about 700 MB installed) that pip takes from this machine's disk. `make
+# demo` stays without it; `make test` (and so CI) installs it once, so the oracle test
+# runs on a fresh machine instead of being skipped.
+TEST_EXTRAS := torch-oracle
+TEST_STAMP := $(VENV)/.installed-test
 DEMO_CONFIG := configs/textbook-2-2-2.yaml
 
 .PHONY: setup demo test lint format lectures bench clean
@@ -30,10 +36,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS),$(TEST_EXTRAS)]"
+	@touch $(TEST_STAMP)
+
 demo: setup
 	$(BIN)/backprop-anim render $(DEMO_CONFIG) -q l --set narration.level=brief
 
-test: setup
+test: setup $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 

@@ -20,8 +20,18 @@ QUALITIES = {
     "h": ("high_quality", 1920, 1080, 60),
     "k": ("fourk_quality", 3840, 2160, 60),
 }
-SCENES = ("title", "overview", "forward", "loss", "backward", "update", "summary")
-DEFAULT_SCENES = ("title", "forward", "loss", "backward", "update", "summary")
+SCENES = (
+    "title",
+    "overview",
+    "forward",
+    "loss",
+    "backward",
+    "matrix",
+    "batch",
+    "update",
+    "summary",
+)
+DEFAULT_SCENES = ("title", "forward", "loss", "backward", "matrix", "batch", "update", "summary")
 FORMATS = ("mp4", "webm", "gif", "mov")
 VOICES = ("auto", "piper", "espeak", "none")
 
@@ -55,6 +65,10 @@ class RenderOptions:
     focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
     max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
     verbose: bool = False
+    # Processes rendering the lecture's beats at once ("auto": every core when the
+    # lecture is long enough to repay the start-up; see backprop_anim.parallel).
+    jobs: int | str = 1
+    scheduler: str | None = None  # a Dask cluster for the parts: "local" or tcp://HOST:PORT
     use_cache: bool = True  # reuse a finished identical render (see render.render_key)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +104,15 @@ class RenderOptions:
             )
         if self.captions not in ("file", "burn"):
             raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
+        if self.jobs != "auto" and not (isinstance(self.jobs, int) and self.jobs >= 1):
+            raise UserError(
+                f"-j/--jobs: expected a whole number from 1, or auto; got {self.jobs!r}"
+            )
+        if self.scheduler is not None and self.scheduler != "local" and "://" not in self.scheduler:
+            raise UserError(
+                f"--scheduler {self.scheduler!r}: expected 'local' or an address such as "
+                "tcp://127.0.0.1:8786"
+            )
         if self.clips and self.format == "gif":
             raise UserError(
                 "--clips: a GIF has no sound and no keyframes to cut at; use --format mp4 or webm"

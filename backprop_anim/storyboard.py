@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import UserError
 from .options import RenderOptions
-from .trace.model import Trace
+from .trace.model import Step, Trace
 
 # Natural length of each kind of beat at pace 1, in seconds.
 BEAT_SECONDS: dict[str, float] = {
@@ -34,6 +34,9 @@ BEAT_SECONDS: dict[str, float] = {
     "backward_unit": 6.0,
     "backward_layer": 4.0,
     "gradients": 5.0,
+    "matrix_forward": 7.0,
+    "matrix_backward": 8.0,
+    "batch": 7.0,
     "update": 5.0,
     "update_ranking": 4.0,
     "summary": 4.0,
@@ -44,7 +47,7 @@ BEAT_SECONDS: dict[str, float] = {
 @dataclass(frozen=True)
 class Beat:
     id: str
-    scene: str  # title | forward | loss | backward | update | summary | overview
+    scene: str  # title | forward | loss | backward | matrix | batch | update | summary | overview
     kind: str  # a key of BEAT_SECONDS
     step: int | None = None  # the training step (as numbered in the trace)
     layer: int | None = None
@@ -88,6 +91,38 @@ def shown_units(trace: Trace, step: int, layer: int, options: RenderOptions) -> 
     return focus_units(trace.step(step).layers[layer].a, options.focus_units)
 
 
+def has_sample_gradients(step: Step) -> bool:
+    """A batch of several samples whose own gradients the trace kept (batches of up to 8):
+    a single sample's step has nothing to average, so it gets no batch beat."""
+    return len(step.samples) > 1 and all(
+        layer.grad_W_per_sample is not None for layer in step.layers
+    )
+
+
+def first_explained(trace: Trace, step: int, layer: int, options: RenderOptions) -> int:
+    """The unit a matrix beat highlights: the first one the per-neuron beats explain (the
+    most active one when none is explained one by one)."""
+    shown = shown_units(trace, step, layer, options)
+    return shown[0] if shown else focus_units(trace.step(step).layers[layer].a, 1)[0]
+
+
+def batch_weight(step: Step) -> tuple[int, int, int]:
+    """(layer, unit, input) of the weight the batch beat follows: in the output layer, the
+    one whose samples disagree most (the widest spread of their own gradients)."""
+    i = len(step.layers) - 1
+    per_sample = step.layers[i].grad_W_per_sample
+    assert per_sample is not None
+    spread = np.ptp(per_sample, axis=0)
+    j, k = np.unravel_index(int(np.argmax(spread)), spread.shape)
+    return i, int(j), int(k)
+
+
+def gradient_input(step: Step, layer: int, unit: int) -> int:
+    """The input whose weight into ``unit`` has the largest gradient (what a matrix beat
+    points at in ∂L/∂W)."""
+    return int(np.argmax(np.abs(step.layers[layer].grad_W[unit])))
+
+
 def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
     """The lecture's beats, in order, for the chosen steps and scenes."""
     steps = resolve_steps(trace, options.steps)
@@ -124,6 +159,14 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
                             j,
                         )
                     )
+        if "matrix" in scenes:
+            # After the per-neuron beats: the same numbers as one matrix product per layer,
+            # with the unit the per-neuron beats explained first highlighted inside.
+            for i in range(n_layers):
+                j = first_explained(trace, k, i, options)
+                beats.append(
+                    Beat(f"{p}.matrix.forward.{names[i]}", "matrix", "matrix_forward", k, i, j)
+                )
         if "loss" in scenes:
             beats.append(Beat(f"{p}.loss", "loss", "loss", k))
         if "backward" in scenes:
@@ -145,6 +188,15 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
                         )
                     )
                 beats.append(Beat(f"{p}.gradients.{names[i]}", "backward", "gradients", k, i))
+        if "matrix" in scenes:
+            for i in range(n_layers - 1, -1, -1):
+                j = first_explained(trace, k, i, options)
+                beats.append(
+                    Beat(f"{p}.matrix.backward.{names[i]}", "matrix", "matrix_backward", k, i, j)
+                )
+        if "batch" in scenes and has_sample_gradients(trace.step(k)):
+            i, j, _ = batch_weight(trace.step(k))
+            beats.append(Beat(f"{p}.batch", "batch", "batch", k, i, j))
         if "update" in scenes:
             for i in range(n_layers):  # the engine updates layers in network order
                 beats.append(Beat(f"{p}.update.{names[i]}", "update", "update", k, i))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .backward import BackwardBeats
+from .batch import BatchBeats
 from .forward import ForwardBeats
 from .loss import LossBeats
+from .matrix import MatrixBeats
 from .overview import OverviewBeats
 from .summary import SummaryBeats
 from .title import TitleBeats
@@ -12,9 +14,18 @@ from .update import UpdateBeats
 
 
 class Lecture(
-    TitleBeats, OverviewBeats, ForwardBeats, LossBeats, BackwardBeats, UpdateBeats, SummaryBeats
+    TitleBeats,
+    OverviewBeats,
+    ForwardBeats,
+    LossBeats,
+    BackwardBeats,
+    MatrixBeats,
+    BatchBeats,
+    UpdateBeats,
+    SummaryBeats,
 ):
-    """Title, overview, forward, loss, backward, update and summary, in the storyboard's order."""
+    """Title, overview, forward, loss, backward, matrix form, batch, update and summary, in
+    the storyboard's order."""
 
 
 class TitleScene(Lecture):
@@ -31,6 +42,14 @@ class LossScene(Lecture):
 
 class BackwardScene(Lecture):
     scene_filter = ("backward",)
+
+
+class MatrixScene(Lecture):
+    scene_filter = ("matrix",)
+
+
+class BatchScene(Lecture):
+    scene_filter = ("batch",)
 
 
 class UpdateScene(Lecture):

@@ -7,7 +7,9 @@ from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
+from backprop_anim.visual import equations
 from backprop_anim.visual import formula as F
+from backprop_anim.visual.moves import MovePartsBars
 from backprop_anim.visual.panels import RankingBars, ValueTable
 
 from .base import BeatScene, unit_label
@@ -16,42 +18,24 @@ MAX_ROWS = 9
 MAX_BARS = 10
 
 
+def decay_split(trace, step, where: list[tuple[int, int, int]]):
+    """(from the gradient, from the weight) of the weights at ``where``, or None without
+    weight decay: the ranking then shows |Δw| alone."""
+    opt = trace.network.optimizer
+    if not opt.get("weight_decay"):
+        return None
+    parts = [layer.move_parts(opt) for layer in step.layers]
+    return (
+        [float(parts[i][0][j, k]) for i, j, k in where],
+        [float(parts[i][1][j, k]) for i, j, k in where],
+    )
+
+
 class UpdateBeats(BeatScene):
     def update_rule(self) -> F.Expr:
-        opt = self.plan.trace.network.optimizer
-        w, g = F.var("w"), F.grad(F.var("L"), F.var("w"))
-        eta = F.sym("eta")
-        if opt["name"] == "momentum":
-            return (
-                F.sup(F.var("v"), "+")
-                + F.lit("=")
-                + F.sym("mu")
-                + F.Expr(" v", " v")
-                + F.lit("+")
-                + g
-                + F.Expr(", quad ", r",\quad ")
-                + F.sup(w, "+")
-                + F.lit("=")
-                + w
-                + F.lit("-")
-                + eta
-                + F.Expr(" ", " ")
-                + F.sup(F.var("v"), "+")
-            )
-        if opt["name"] == "adam":
-            return (
-                F.sup(w, "+")
-                + F.lit("=")
-                + w
-                + F.lit("-")
-                + eta
-                + F.Expr(" ", " ")
-                + F.frac(
-                    F.Expr("hat(m)", r"\hat m"),
-                    F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
-                )
-            )
-        return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.sym("dot") + g
+        """The optimizer's rule (visual.equations: one place for the scenes and the explore
+        page); with weight decay, the term λw of the weight itself."""
+        return equations.update_rule(self.plan.trace.network.optimizer)
 
     def beat_update(self, beat: Beat) -> None:
         step = self.step_of(beat)
@@ -64,13 +48,19 @@ class UpdateBeats(BeatScene):
         name = trace.network.layer_names[i]
         intro = self.ensure_diagram(step)
         rule = {"sgd": "w⁺ = w − η · ∂L/∂w", "momentum": "momentum", "adam": "Adam"}[opt["name"]]
+        lam = opt.get("weight_decay")
+        if lam:
+            rule = "w⁺ = w − η(∂L/∂w + λw)" if opt["name"] == "sgd" else f"{rule} + decay"
         header = self.set_header(f"Update · {name} · {rule}", "update")
         d = self.diagram
         assert d is not None
         eta = fmt(opt["learning_rate"], self.digits)
-        eq = self.math(
-            self.update_rule() + F.Expr(",  ", ",  ") + F.sym("eta") + F.lit("=") + F.Expr(eta, eta)
-        )
+        values = F.Expr(",  ", ",  ") + F.sym("eta") + F.lit("=") + F.Expr(eta, eta)
+        if lam:
+            lam_text = fmt(lam, self.digits)
+            values = values + F.Expr(",  ", ",  ") + F.sym("lambda") + F.lit("=")
+            values = values + F.Expr(lam_text, lam_text)
+        eq = self.math(self.update_rule() + values)
         dw = layer.delta_W
         pairs = [(j, k) for j in range(layer.W.shape[0]) for k in range(layer.W.shape[1])]
         if len(pairs) > MAX_ROWS:
@@ -80,7 +70,10 @@ class UpdateBeats(BeatScene):
             state_cols = ["velocity"]
         elif opt["name"] == "adam":
             state_cols = ["m_hat", "v_hat"]
-        header_row = ["weight", "w", "∂L/∂w", *[c.replace("_hat", "̂") for c in state_cols], "w⁺"]
+        if "decay" in layer.state:
+            state_cols.append("decay")
+        names = {"m_hat": "m̂", "v_hat": "v̂", "decay": "λw"}
+        header_row = ["weight", "w", "∂L/∂w", *[names.get(c, c) for c in state_cols], "w⁺"]
         rows, colors = [], []
         for j, k in pairs:
             moved = dw[j, k] != 0.0
@@ -156,6 +149,7 @@ class UpdateBeats(BeatScene):
                             abs(float(dw[j, k])),
                             float(dw[j, k]),
                             f"{unit_label(trace, i + 1, j)} ← {unit_label(trace, i, k)}",
+                            (i, j, k),
                         )
                     )
         entries.sort(key=lambda e: -e[0])
@@ -163,20 +157,36 @@ class UpdateBeats(BeatScene):
         zeros = [e for e in entries if e[0] == 0.0]
         if zeros and all(e[0] > 0 for e in shown):
             shown = shown[: MAX_BARS - 1] + zeros[:1]
-        bars = RankingBars(
-            [e[2] for e in shown],
-            [e[0] for e in shown],
-            [e[1] for e in shown],
-            t,
-            digits=self.digits,
-            row_height=0.36,
-        )
-        # Two short lines, not one long one: a line wider than the panel would make the
-        # whole stack, bars included, shrink to fit.
-        title = VGroup(
-            self.text("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted),
-            self.text("blue: w grew · orange: w shrank", font_size=20, color=t.muted),
-        ).arrange(DOWN, buff=0.1, aligned_edge=LEFT)
+        split = decay_split(trace, step, [e[3] for e in shown])
+        if split is not None:
+            bars = MovePartsBars(
+                [f"{e[2]}  Δw = {fmt(e[1], self.digits)}" for e in shown],
+                *split,
+                t,
+                digits=self.digits,
+            )
+            title = VGroup(
+                self.text(
+                    "Δw = w⁺ − w, largest |Δw| first, in two parts:", font_size=22, color=t.muted
+                ),
+                self.text("from ∂L/∂w", font_size=20, color=t.gradient),
+                self.text("from the weight itself, −ηλw", font_size=20, color=t.highlight),
+            ).arrange(DOWN, buff=0.08, aligned_edge=LEFT)
+        else:
+            bars = RankingBars(
+                [e[2] for e in shown],
+                [e[0] for e in shown],
+                [e[1] for e in shown],
+                t,
+                digits=self.digits,
+                row_height=0.36,
+            )
+            # Two short lines, not one long one: a line wider than the panel would make
+            # the whole stack, bars included, shrink to fit.
+            title = VGroup(
+                self.text("|Δw| = |w⁺ − w|, largest first", font_size=22, color=t.muted),
+                self.text("blue: w grew · orange: w shrank", font_size=20, color=t.muted),
+            ).arrange(DOWN, buff=0.1, aligned_edge=LEFT)
         n_zero = len(zeros)
         summary = (
             f"{len(entries) - n_zero} of {len(entries)} weights moved; {n_zero} did not"

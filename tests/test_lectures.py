@@ -37,6 +37,7 @@ LECTURES = {
     "xor",
     "digits",
     "optimizers",
+    "weight-decay",
 }
 
 
@@ -273,6 +274,37 @@ def test_optimizers_the_three_differ():
     values = sorted(final.values())
     assert all(b > 2 * a for a, b in itertools.pairwise(values))
     assert final["momentum"] < final["sgd"] / 10 and final["adam"] < final["sgd"] / 2
+
+
+def test_weight_decay_every_move_is_offset_by_the_weight_and_larger_lambda_shrinks():
+    trace = lecture("weight-decay")
+    opt = trace.network.optimizer
+    lr, lam = opt["learning_rate"], opt["weight_decay"]
+    step = trace.steps[0]
+    hidden = step.layers[0]
+    assert step.x[0, 1] == 0.0  # x2 = 0: the weights leaving it get no gradient...
+    assert np.all(hidden.grad_W[:, 1] == 0.0)
+    for layer in step.layers:
+        from_weight = layer.move_parts(opt)[1]
+        # ...and still every weight moves: w+ = w - eta (dL/dw + lambda w)...
+        np.testing.assert_allclose(
+            layer.W_next, layer.W - lr * (layer.grad_W + lam * layer.W), rtol=0, atol=1e-15
+        )
+        np.testing.assert_array_equal(from_weight, -lr * lam * layer.W)
+        assert np.all(np.sign(from_weight) == -np.sign(layer.W))  # ...toward zero
+        assert np.all(layer.delta_W != 0.0)
+    np.testing.assert_array_equal(hidden.move_parts(opt)[0][:, 1], 0.0)
+    # The sweep: the larger lambda, the smaller the weights at the end (and the worse
+    # the fit: at the largest, the network can no longer solve XOR).
+    runs = variants("weight-decay")
+    by_lambda = sorted(runs.values(), key=lambda r: r.network.optimizer.get("weight_decay", 0))
+    norms = [
+        float(np.sqrt(sum((w**2).sum() for w in r.summary.snapshots[-1].W))) for r in by_lambda
+    ]
+    losses = [r.summary.snapshots[-1].loss for r in by_lambda]
+    assert all(b < a for a, b in itertools.pairwise(norms))
+    assert norms[-1] < norms[0] / 5
+    assert losses[0] < losses[-1] / 3
 
 
 def test_the_readme_quotes_the_lectures_own_numbers():

@@ -21,7 +21,7 @@ from backprop_anim.narration import (
 )
 from backprop_anim.numbers import rounded
 from backprop_anim.options import RenderOptions
-from backprop_anim.storyboard import build_storyboard
+from backprop_anim.storyboard import batch_weight, build_storyboard
 
 # Letters, digits, spaces and plain punctuation; a hyphen only inside a word.
 ALLOWED = re.compile(r"^[A-Za-z0-9 .,:;'()?!-]*$")
@@ -81,6 +81,19 @@ def _expected(trace, beat, digits=4) -> list[float]:
         return [*np.abs(moves), moves.size, int(np.count_nonzero(moves))]
     if beat.kind == "summary":
         return [step.loss, step.loss_after]
+    if beat.kind in ("matrix_forward", "matrix_backward"):
+        L = step.layers[i]
+        size = step.x.shape[0]
+        counts = [size, *L.W.shape, j + 1]
+        if beat.kind == "matrix_forward":
+            return [*counts, L.z[0, j], L.a[0, j]]
+        return [*counts, L.delta[0, j], *L.grad_W[j]]
+    if beat.kind == "batch":
+        li, lj, lk = batch_weight(step)
+        L = step.layers[li]
+        own = L.grad_W_per_sample[:, lj, lk]
+        signs = [int(np.sum(own < 0)), int(np.sum(own > 0))]
+        return [*own, *signs, len(own), L.grad_W[lj, lk], L.W[lj, lk], L.W_next[lj, lk]]
     raise AssertionError(beat.kind)
 
 
@@ -176,6 +189,8 @@ def test_formulas_are_spoken_in_words_and_numbers_come_from_the_step(name, level
         for L in step.layers:
             pool += [L.W, L.b, L.z, L.a, L.delta, L.dL_da, L.act_derivative, L.grad_W]
             pool += [L.W_next, L.delta_W, np.abs(L.delta_W), *L.state.values()]
+            if L.grad_W_per_sample is not None:  # the batch beat: each sample's own gradient
+                pool += [L.grad_W_per_sample]
         pool += [v for v in trace.network.optimizer.values() if not isinstance(v, str)]
         if trace.data.get("scaling"):
             pool += trace.data["scaling"]["range"]
@@ -245,7 +260,8 @@ def test_script_json_round_trip_and_bad_files(tmp_path):
     assert doc["lines"][1] == {"beat": "overview", "text": lines[1].text, "start": 2.0, "end": 3.5}
     assert load_script(path, beats) == {line.beat_id: line.text for line in lines}
 
-    doc["lines"][6]["text"] = "An edited sentence."
+    loss_line = [line.beat_id for line in lines].index("s0.loss")
+    doc["lines"][loss_line]["text"] = "An edited sentence."
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert load_script(path, beats)["s0.loss"] == "An edited sentence."
 

@@ -22,7 +22,7 @@ from backprop_anim.config.schema import MAX_DETAIL_STEPS
 from backprop_anim.engine.trainer import train
 from backprop_anim.errors import UserError
 from backprop_anim.trace.model import Trace, load_trace
-from backprop_anim.trace.validate import LAYER_TENSORS, STEP_TENSORS, Tensor, check_trace
+from backprop_anim.trace.validate import LAYER_TENSORS, STEP_TENSORS, check_trace
 
 Doc = dict[str, Any]
 
@@ -418,14 +418,15 @@ def test_a_diverged_trace_is_valid(tmp_path, base_config):
     assert again.diverged == trace.diverged and len(again.summary.loss) == trace.diverged["step"]
 
 
-def test_an_optional_field_slots_in_with_one_line(monkeypatch, momentum):
-    """What issue 15's per-sample gradients need: one table entry, checked when present."""
-    import backprop_anim.trace.validate as v
-
-    extra = Tensor("grad_b_per_sample", ("batch", "units"), required=False)
-    monkeypatch.setattr(v, "LAYER_TENSORS", (*LAYER_TENSORS, extra))
+def test_an_optional_field_slots_in_with_one_line(momentum):
+    """Issue 15's per-sample gradients: one table entry each, checked when present."""
+    tensors = {t.key: t for t in LAYER_TENSORS}
+    assert not tensors["grad_W_per_sample"].required
+    assert tensors["grad_b_per_sample"].dims == ("batch", "units")
     doc = copy.deepcopy(momentum)
-    check_trace(copy.deepcopy(doc), "t.json")  # absent: fine
+    for layer in doc["steps"][0]["layers"]:
+        del layer["grad_W_per_sample"], layer["grad_b_per_sample"]
+    check_trace(copy.deepcopy(doc), "t.json")  # absent (written before they existed): fine
     doc["steps"][0]["layers"][0]["grad_b_per_sample"] = [[0.0, 0.0, 0.0]] * 3
     with pytest.raises(UserError, match=r"grad_b_per_sample: expected 4 rows \(samples"):
         check_trace(doc, "t.json")

@@ -286,6 +286,9 @@ class OptimizerConfig(Strict):
     """Adam's decay of the second moment."""
     eps: PositiveFloat = 1e-8
     """Adam's epsilon in the denominator."""
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """lambda of weight decay (0: none): w+ = w - eta (g + lambda w) for sgd and momentum,
+    decoupled (AdamW) for adam; weights only, never biases."""
 
     @field_validator("name")
     @classmethod
@@ -298,6 +301,8 @@ class OptimizerConfig(Strict):
             p["momentum"] = self.momentum
         elif self.name == "adam":
             p.update(beta1=self.beta1, beta2=self.beta2, eps=self.eps)
+        if self.weight_decay:
+            p["weight_decay"] = self.weight_decay
         return p
 
 

@@ -17,6 +17,10 @@ from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss
 from .init import init_layer
 
+# Batches up to this size record each sample's own gradient in the trace (a lecture shows
+# them side by side; a larger batch would only make the trace heavier).
+PER_SAMPLE_MAX_BATCH = 8
+
 
 @dataclass
 class ForwardResult:
@@ -99,3 +103,22 @@ class Network:
             if i > 0:
                 upstream = deltas[i] @ self.W[i]  # W^T delta: what each input of layer i owes
         return BackwardResult(dL_da, dadz, deltas, grad_W, grad_b, fused is not None)
+
+
+def per_sample_gradients(
+    fwd: ForwardResult, bwd: BackwardResult
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each sample's own gradients, per layer: ``[batch][units][fan_in]`` and ``[batch][units]``.
+
+    Sample s's gradient is that of its own loss (the batch loss of a batch of one, s):
+    every loss is a mean over the batch, so it is B times the sample's term of the batch
+    gradient, ``B · delta[s] ⊗ a_prev[s]``, and the mean over the batch of these is the
+    step's gradient (``deltaᵀ · a_prev``). The samples disagree; the update uses the mean.
+    """
+    batch = fwd.activations[0].shape[0]
+    grad_W = [
+        batch * (delta[:, :, None] * a_prev[:, None, :])
+        for delta, a_prev in zip(bwd.deltas, fwd.activations[:-1], strict=True)
+    ]
+    grad_b = [batch * delta for delta in bwd.deltas]
+    return grad_W, grad_b

@@ -17,7 +17,13 @@ from ..config.schema import Config
 from ..maths.losses import Loss, get_loss
 from ..trace.model import LayerStep, NetworkInfo, Snapshot, Step, Summary, Trace
 from .data import Dataset, load_dataset
-from .network import BackwardResult, ForwardResult, Network
+from .network import (
+    PER_SAMPLE_MAX_BATCH,
+    BackwardResult,
+    ForwardResult,
+    Network,
+    per_sample_gradients,
+)
 from .optimizers import get_optimizer
 
 Z_RANGE = (-6.0, 6.0)
@@ -222,7 +228,7 @@ def _events(
                 "update_b",
                 i,
                 j,
-                u["formula"].replace("w", "b"),
+                u["formula_b"],
                 applied=u["biases_updated"],
                 reason=u["reason_b"],
                 uses=["b", "grad_b", *sorted(u["state_b"])],
@@ -400,7 +406,12 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                 if upd_w:
                     update_count[f"W{i}"] = update_count.get(f"W{i}", 0) + 1
                     net.W[i], state_w = opt.update(
-                        f"W{i}", net.W[i], bwd.grad_W[i], opt_state, update_count[f"W{i}"]
+                        f"W{i}",
+                        net.W[i],
+                        bwd.grad_W[i],
+                        opt_state,
+                        update_count[f"W{i}"],
+                        decayed=True,
                     )
                 if upd_b:
                     update_count[f"b{i}"] = update_count.get(f"b{i}", 0) + 1
@@ -421,7 +432,8 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                         "reason": reason,
                         "reason_b": reason
                         or ("" if upd_b else "biases are not updated (update_biases: false)"),
-                        "formula": opt.formula_text,
+                        "formula": opt.formula(decayed=True),
+                        "formula_b": opt.formula(decayed=False).replace("w", "b"),
                         "state_terms": sorted(state_w),
                         "state_w": state_w,
                         "state_b": state_b,
@@ -446,6 +458,10 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                     # The update itself overflowed: the step cannot be shown as finished.
                     diverged = fail(step, "update", None, "the loss after the update")
                     break
+                if len(idx) <= PER_SAMPLE_MAX_BATCH:
+                    sample_W, sample_b = per_sample_gradients(fwd, bwd)
+                else:
+                    sample_W = sample_b = [None] * n_layers
                 layers = [
                     LayerStep(
                         name=names[i],
@@ -465,6 +481,8 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
                         biases_updated=updates[i]["biases_updated"],
                         state={k: v.copy() for k, v in updates[i]["state_w"].items()},
                         state_b={k: v.copy() for k, v in updates[i]["state_b"].items()},
+                        grad_W_per_sample=sample_W[i],
+                        grad_b_per_sample=sample_b[i],
                     )
                     for i in range(n_layers)
                 ]

@@ -23,6 +23,8 @@ from ..numbers import spoken
 from ..storyboard import Beat
 from ..trace.model import LayerStep, Step, Trace
 from ..visual import formula as F
+from . import matrices
+from .decay import decay_ranking, decay_update
 
 LEVELS = ("brief", "standard", "detailed")
 ALL = frozenset(LEVELS)
@@ -1091,6 +1093,8 @@ class Explainer:
         name = self.opt.get("name", "sgd")
         lr = self.opt["learning_rate"]
         w, g, w_next = L.W[j, k], L.grad_W[j, k], L.W_next[j, k]
+        if decay_update(self, said, i, L, j, k):
+            return said
         if name == "momentum":
             v = L.state["velocity"][j, k]
             self.say_once(
@@ -1198,6 +1202,17 @@ class Explainer:
                 )
         return said
 
+    # -- matrix form and the batch (words in narration/matrices.py) ------------------
+
+    def _matrix_forward(self, beat: Beat) -> Said:
+        return matrices.matrix_forward(self, beat)
+
+    def _matrix_backward(self, beat: Beat) -> Said:
+        return matrices.matrix_backward(self, beat)
+
+    def _batch(self, beat: Beat) -> Said:
+        return matrices.batch(self, beat)
+
     def _not_updated(self, i: int, reason: str) -> str:
         layer = self.layer(i)
         if reason.startswith("frozen"):
@@ -1236,6 +1251,8 @@ class Explainer:
                 "momentum": "the learning rate times its own velocity",
                 "adam": "set by its own history of gradients",
             }.get(self.opt.get("name", "sgd"), "the learning rate times its own gradient")
+            if self.opt.get("weight_decay") and self.opt.get("name", "sgd") == "sgd":
+                rule = "the learning rate times its own gradient plus lambda times itself"
             self.say(said, f"{count} weights changed, each by its own amount: {rule}.", FULL)
             if len(moved) > 1:
                 # Sizes, as the bars on screen show them (|w+ - w|); the sign becomes a word.
@@ -1252,6 +1269,7 @@ class Explainer:
                     f"largest move down to {self.n(abs(small))}.",
                     BRIEF,
                 )
+        decay_ranking(self, said, step)
         still = total - len(moved)
         if still:
             self.say(

@@ -23,6 +23,8 @@ SCENE_TITLES = {
     "loss": "Loss",
     "backward": "Backward pass",
     "gradients": "Backward pass",
+    "matrix": "Matrix form",
+    "batch": "The batch",
     "update": "Update",
     "summary": "Summary",
 }

@@ -25,6 +25,7 @@ from .validate import FORMAT, VERSION, check_trace
 # Tensors of a layer in a detailed step: name -> shape description (for docs/tests).
 LAYER_TENSORS = ("W", "b", "z", "a", "delta", "grad_W", "grad_b", "W_next", "b_next")
 LAYER_EXTRAS = ("dL_da", "act_derivative")
+PER_SAMPLE_TENSORS = ("grad_W_per_sample", "grad_b_per_sample")  # optional, batch <= 8
 
 
 @dataclass
@@ -48,6 +49,10 @@ class LayerStep:
     biases_updated: bool = True
     state: dict[str, np.ndarray] = field(default_factory=dict)  # optimizer state terms (W)
     state_b: dict[str, np.ndarray] = field(default_factory=dict)
+    # Each sample's own gradient, for batches of up to 8 (optional: None otherwise and
+    # in traces written before they were recorded): [batch][units][fan_in], [batch][units].
+    grad_W_per_sample: np.ndarray | None = None
+    grad_b_per_sample: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -58,6 +63,10 @@ class LayerStep:
         out["biases_updated"] = self.biases_updated
         out["state"] = {k: v.tolist() for k, v in self.state.items()}
         out["state_b"] = {k: v.tolist() for k, v in self.state_b.items()}
+        for key in PER_SAMPLE_TENSORS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value.tolist()
         return out
 
     @classmethod
@@ -70,6 +79,11 @@ class LayerStep:
             biases_updated=d.get("biases_updated", True),
             state={k: np.asarray(v) for k, v in d.get("state", {}).items()},
             state_b={k: np.asarray(v) for k, v in d.get("state_b", {}).items()},
+            **{
+                k: np.asarray(d[k], dtype=np.float64)
+                for k in PER_SAMPLE_TENSORS
+                if d.get(k) is not None
+            },
             **arrays,
         )
 
@@ -77,6 +91,32 @@ class LayerStep:
     def delta_W(self) -> np.ndarray:
         """How much each weight moved in this step."""
         return self.W_next - self.W
+
+    def move_parts(self, optimizer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``delta_W`` split into (from the gradient, from the weight itself).
+
+        ``optimizer`` is the trace's ``network.optimizer``. With weight decay the
+        optimizer adds λ·w (state term ``decay``) to the step, so −η·λ·w of the move
+        comes from the weight itself; the other part comes from the gradient (and, for
+        momentum and Adam, its history). Without decay the second part is zero. The
+        gradient's part is read as the rule writes it (SGD: −η·∂L/∂w; momentum:
+        −η(v⁺ − λw)), so a weight with no gradient shows exactly 0 there, not the
+        rounding of a subtraction; for Adam it is the rest of the move (0 where m̂ is 0).
+        The two parts sum to ``delta_W`` up to rounding.
+        """
+        lr = float(optimizer["learning_rate"])
+        decay = self.state.get("decay")
+        if decay is None:
+            return self.delta_W, np.zeros_like(self.W)
+        from_weight = -lr * np.asarray(decay)
+        name = optimizer.get("name", "sgd")
+        if name == "sgd":
+            from_grad = -lr * self.grad_W
+        elif name == "momentum":
+            from_grad = -lr * (self.state["velocity"] - decay)
+        else:
+            from_grad = np.where(self.state["m_hat"] == 0.0, 0.0, self.delta_W - from_weight)
+        return from_grad, from_weight
 
 
 @dataclass

@@ -69,8 +69,7 @@ STEP_TENSORS: tuple[Tensor, ...] = (
 )
 
 # steps[k].layers[i]: tensors of a layer in a detailed step. A new per-layer field is
-# one line here, e.g. per-sample gradients:
-#     Tensor("grad_W_per_sample", ("batch", "units", "fan_in"), required=False),
+# one line here (as the optional per-sample gradients below).
 LAYER_TENSORS: tuple[Tensor, ...] = (
     Tensor("W", ("units", "fan_in")),
     Tensor("b", ("units",)),
@@ -83,10 +82,12 @@ LAYER_TENSORS: tuple[Tensor, ...] = (
     Tensor("b_next", ("units",)),
     Tensor("dL_da", ("batch", "units")),
     Tensor("act_derivative", ("batch", "units")),
+    Tensor("grad_W_per_sample", ("batch", "units", "fan_in"), required=False),
+    Tensor("grad_b_per_sample", ("batch", "units"), required=False),
 )
 
 # Optimizer state terms in steps[k].layers[i].state (shaped like W) and .state_b (like b).
-STATE_TERMS = ("velocity", "m", "v", "m_hat", "v_hat")
+STATE_TERMS = ("velocity", "m", "v", "m_hat", "v_hat", "decay")
 
 # Flags of a layer in a detailed step: key -> type.
 LAYER_FLAGS: dict[str, type] = {"updated": bool, "update_reason": str, "biases_updated": bool}

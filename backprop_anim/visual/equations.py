@@ -29,14 +29,19 @@ def per_sample(expr: F.Expr, step: Step) -> F.Expr:
     return expr if n == 1 else F.frac(expr, F.Expr(str(n), str(n)))
 
 
-def _aligned(lhs: F.Expr, symbolic: F.Expr, numeric: F.Expr, result: F.Expr) -> F.Expr:
+def _aligned(
+    lhs: F.Expr, symbolic: F.Expr, numeric: F.Expr, result: F.Expr, split: bool = False
+) -> F.Expr:
+    """lhs = symbols, then = numbers = result on the next line (``split``: the result on a
+    third line, for a long sum in a narrow panel)."""
+    after = F.Expr(" \\ &= ", r" \\ &= ") if split else F.lit("=")
     return (
         lhs
         + F.Expr(" &= ", " &= ")
         + symbolic
         + F.Expr(" \\ &= ", r" \\ &= ")
         + numeric
-        + F.lit("=")
+        + after
         + result
     )
 
@@ -71,6 +76,7 @@ def weighted_sum(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Exp
         F.join(sym_terms, "+"),
         F.join(num_terms, "+"),
         F.number(layer.z[0, j], digits),
+        split=fan_in > MAX_TERMS,
     )
 
 
@@ -211,7 +217,13 @@ def slope(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     if len(k_all) > MAX_TERMS:
         terms_sym.append(F.sym("dots"))
         terms_num.append(F.sym("dots"))
-    return _aligned(grad_a, F.join(terms_sym, "+"), F.join(terms_num, "+"), F.number(dL_da, digits))
+    return _aligned(
+        grad_a,
+        F.join(terms_sym, "+"),
+        F.join(terms_num, "+"),
+        F.number(dL_da, digits),
+        split=len(k_all) > MAX_TERMS,
+    )
 
 
 def derivative(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
@@ -330,9 +342,11 @@ def bias_gradient(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Ex
 
 
 def update_rule(optimizer: dict) -> F.Expr:
-    """The optimizer's rule for one weight (the update scene's equation)."""
+    """The optimizer's rule for one weight (the update scene's equation); with weight decay,
+    the term λw of the weight itself (decoupled for Adam, as AdamW)."""
     w, g = F.var("w"), F.grad(F.var("L"), F.var("w"))
     eta = F.sym("eta")
+    decay = F.sym("lambda") + F.Expr(" w", " w") if optimizer.get("weight_decay") else None
     if optimizer["name"] == "momentum":
         return (
             F.sup(F.var("v"), "+")
@@ -341,6 +355,7 @@ def update_rule(optimizer: dict) -> F.Expr:
             + F.Expr(" v", " v")
             + F.lit("+")
             + g
+            + (F.lit("+") + decay if decay is not None else F.Expr("", ""))
             + F.Expr(", quad ", r",\quad ")
             + F.sup(w, "+")
             + F.lit("=")
@@ -351,18 +366,15 @@ def update_rule(optimizer: dict) -> F.Expr:
             + F.sup(F.var("v"), "+")
         )
     if optimizer["name"] == "adam":
-        return (
-            F.sup(w, "+")
-            + F.lit("=")
-            + w
-            + F.lit("-")
-            + eta
-            + F.Expr(" ", " ")
-            + F.frac(
-                F.Expr("hat(m)", r"\hat m"),
-                F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
-            )
+        step = F.frac(
+            F.Expr("hat(m)", r"\hat m"),
+            F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
         )
+        if decay is not None:
+            step = F.paren(step + F.lit("+") + decay)
+        return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.Expr(" ", " ") + step
+    if decay is not None:
+        return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.paren(g + F.lit("+") + decay)
     return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.sym("dot") + g
 
 
@@ -390,13 +402,14 @@ def weight_updates(
             for k in range(min(fan_in, MAX_TERMS))
         ]
     lines = []
-    if opt["name"] != "sgd":
+    plain = opt["name"] == "sgd" and not opt.get("weight_decay")
+    if not plain:
         # Momentum and Adam carry state from earlier steps: the rule, then the results.
         eta = F.sym("eta") + F.lit("=") + lr
         lines.append(F.Expr(" & ", " & ") + update_rule(opt) + F.Expr(", quad ", r",\quad ") + eta)
     for name, old, grad, new in items:
         lhs = F.sup(name, "+") + F.Expr(" &= ", " &= ")
-        if opt["name"] == "sgd" and new != old:
+        if plain and new != old:
             lines.append(
                 lhs
                 + F.number(old, digits)

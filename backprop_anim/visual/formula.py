@@ -45,6 +45,7 @@ def sym(name: str) -> Expr:
         "delta": ("delta", r"\delta"),
         "eta": ("eta", r"\eta"),
         "mu": ("mu", r"\mu"),
+        "lambda": ("lambda", r"\lambda"),
         "beta1": ("beta_1", r"\beta_1"),
         "beta2": ("beta_2", r"\beta_2"),
         "epsilon": ("epsilon", r"\epsilon"),
