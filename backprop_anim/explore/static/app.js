@@ -96,6 +96,8 @@ function applyTheme() {
     "--bg": t.background, "--text": t.text, "--muted": t.muted, "--positive": t.positive,
     "--negative": t.negative, "--gradient": t.gradient, "--highlight": t.highlight,
     "--frozen": t.frozen, "--fill": t.neuron_fill, "--stroke": t.neuron_stroke, "--panel": t.panel,
+    // On a light background (a projector) dimmed parts fade more: keep them legible.
+    "--dim": state.themeName === "light" ? "0.42" : "0.28",
   };
   for (const [k, v] of Object.entries(vars)) root.setProperty(k, v);
   $("theme").textContent = state.themeName === "dark" ? "Light" : "Dark";
