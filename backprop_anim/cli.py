@@ -134,7 +134,11 @@ def trace(config: Path, overrides: tuple[str, ...], output: Path | None) -> None
 )
 @click.option("--scheduler", metavar="local|tcp://HOST:PORT", help="Run on a Dask cluster.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the variants; render nothing.")
-@click.option("--force", is_flag=True, help="Render every variant, even those up to date.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render every variant, even those up to date or larger than the size limit.",
+)
 @click.option(
     "--compare", is_flag=True, help="Also render one video comparing the variants' losses."
 )

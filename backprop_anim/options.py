@@ -115,8 +115,13 @@ class RenderOptions:
             )
         if self.clips and self.format == "gif":
             raise UserError(
-                "--clips: a GIF has no sound and no keyframes to cut at; "
-                "use --format mp4, webm or mov"
+                "--clips: a GIF has no sound and no keyframes to cut at; use --format mp4 or webm"
+            )
+        if self.clips and self.format == "mov":
+            # QuickTime RLE (Manim's codec for transparent MOV) ignores forced keyframes.
+            raise UserError(
+                "--clips: a MOV (QuickTime RLE) has no keyframe at each beat start to cut "
+                "at without re-encoding; use --format mp4 or webm"
             )
         if self.slides and self.format != "mp4":
             raise UserError(
