@@ -270,10 +270,11 @@ def step_weight_curve(
     trace: Trace, step: Step, layer: int, unit: int, source: int, points: int = CURVE_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
     """The w axis and L(w) for the slope beat: centred on this step's weight, wide enough
-    that the update's step is a visible part of it (three steps each side, at least 0.2)."""
+    that the update's step fits (three steps each side) and the curve's bend away from its
+    tangent shows (at least 1 each side)."""
     L = step.layers[layer]
     w = float(L.W[unit, source])
-    span = max(3.0 * abs(float(L.W_next[unit, source]) - w), 0.2)
+    span = max(3.0 * abs(float(L.W_next[unit, source]) - w), 1.0)
     ws = np.linspace(w - span, w + span, points)
     return ws, step_weight_loss(trace, step, layer, unit, source, ws)
 

@@ -69,7 +69,8 @@ class SlopeBeats(BeatScene):
             buff=0.0,
             color=t.highlight,
             stroke_width=4,
-            max_tip_length_to_length_ratio=0.35,
+            max_tip_length_to_length_ratio=0.3,
+            tip_length=0.15,
         )
         landed = Dot(plot.p(w_next, after), radius=0.06, color=t.highlight)
         drop = DashedLine(plot.p(w_next, predicted), plot.p(w_next, after), color=t.muted)
@@ -80,7 +81,7 @@ class SlopeBeats(BeatScene):
         eq = g + F.lit("=") + F.sub("delta", me) + F.sym("dot") + F.sub("a", src)
         if len(step.samples) == 1:
             eq = eq + F.lit("=") + per
-        eq = eq + F.lit("=") + F.num(slope, self.digits)
+        eq = eq + F.lit("=") + F.number(slope, self.digits)
         m1 = self.math(eq, font_size=28)
         words = self.paragraph(
             f"the tangent's slope is this gradient; the update steps w from "
@@ -89,10 +90,15 @@ class SlopeBeats(BeatScene):
             color=t.gradient,
         )
         top = self.column_stack([m1, words], top=3.0, buff=0.16)
+        d = self.diagram
+        assert d is not None
+        edge = VGroup()
+        if (i, k) in d.positions and (i + 1, j) in d.positions:
+            edge = VGroup(d.edge(i, j, k, t.highlight, 6))
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (Write(m1), 1.0),
+                ([Write(m1), *([Create(edge)] if len(edge) else [])], 1.0),
                 ([FadeIn(plot), Create(curve)], 1.2),
                 ([GrowFromCenter(here), Create(tangent)], 1.0),
                 (FadeIn(words), 0.6),
@@ -102,7 +108,7 @@ class SlopeBeats(BeatScene):
                 (
                     [
                         FadeOut(top),
-                        FadeOut(VGroup(curve, here, tangent, move, landed, drop)),
+                        FadeOut(VGroup(curve, here, tangent, move, landed, drop, edge)),
                         FadeOut(plot),
                     ],
                     0.5,
