@@ -134,7 +134,11 @@ def trace(config: Path, overrides: tuple[str, ...], output: Path | None) -> None
 )
 @click.option("--scheduler", metavar="local|tcp://HOST:PORT", help="Run on a Dask cluster.")
 @click.option("--dry-run", is_flag=True, help="Validate and list the variants; render nothing.")
-@click.option("--force", is_flag=True, help="Render every variant, even those up to date.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Render every variant, even those up to date or larger than the size limit.",
+)
 @click.option(
     "--compare", is_flag=True, help="Also render one video comparing the variants' losses."
 )
@@ -207,6 +211,17 @@ def batch(
     click.echo(summarize(report))
     if not report.ok:
         sys.exit(1)
+
+
+def _jobs(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(
+            f"-j/--jobs: expected a whole number from 1, or auto; got {text!r}"
+        ) from None
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:
@@ -287,6 +302,20 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
     help="An edited script.json whose texts replace the generated narration.",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Processes rendering the beats at once, joined without re-encoding "
+    "(auto: every core when the lecture is long enough to repay the start-up).",
+)
+@click.option(
+    "--scheduler",
+    metavar="local|tcp://HOST:PORT",
+    help="Render the beats on a Dask cluster (local: start one with -j workers).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Render even if an identical render is cached, or larger than the size limit.",
@@ -314,6 +343,8 @@ def render(
     voice: str,
     captions: str,
     script: Path | None,
+    jobs: str,
+    scheduler: str | None,
     force: bool,
     verbose: bool,
 ) -> None:
@@ -341,6 +372,8 @@ def render(
         captions=captions,
         script=script,
         verbose=verbose,
+        jobs=_jobs(jobs),
+        scheduler=scheduler,
         use_cache=not force,
     )
     with beat_progress(enabled=not verbose) as on_beat:

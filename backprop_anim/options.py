@@ -65,6 +65,10 @@ class RenderOptions:
     focus_units: int = 2  # neurons explained one by one in a layer too large to show whole
     max_units_drawn: int = 10  # layers with more units are drawn elided (first, ⋮, last)
     verbose: bool = False
+    # Processes rendering the lecture's beats at once ("auto": every core when the
+    # lecture is long enough to repay the start-up; see backprop_anim.parallel).
+    jobs: int | str = 1
+    scheduler: str | None = None  # a Dask cluster for the parts: "local" or tcp://HOST:PORT
     use_cache: bool = True  # reuse a finished identical render (see render.render_key)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -100,10 +104,24 @@ class RenderOptions:
             )
         if self.captions not in ("file", "burn"):
             raise UserError(f"--captions: expected file or burn, got {self.captions!r}")
+        if self.jobs != "auto" and not (isinstance(self.jobs, int) and self.jobs >= 1):
+            raise UserError(
+                f"-j/--jobs: expected a whole number from 1, or auto; got {self.jobs!r}"
+            )
+        if self.scheduler is not None and self.scheduler != "local" and "://" not in self.scheduler:
+            raise UserError(
+                f"--scheduler {self.scheduler!r}: expected 'local' or an address such as "
+                "tcp://127.0.0.1:8786"
+            )
         if self.clips and self.format == "gif":
             raise UserError(
-                "--clips: a GIF has no sound and no keyframes to cut at; "
-                "use --format mp4, webm or mov"
+                "--clips: a GIF has no sound and no keyframes to cut at; use --format mp4 or webm"
+            )
+        if self.clips and self.format == "mov":
+            # QuickTime RLE (Manim's codec for transparent MOV) ignores forced keyframes.
+            raise UserError(
+                "--clips: a MOV (QuickTime RLE) has no keyframe at each beat start to cut "
+                "at without re-encoding; use --format mp4 or webm"
             )
         if self.slides and self.format != "mp4":
             raise UserError(

@@ -33,6 +33,7 @@ from .limits import check_render_size
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
+from .parallel import choose_jobs, render_in_parts
 from .publish import write_publish_outputs
 from .storyboard import build_storyboard
 from .timeline import TimedBeat, schedule
@@ -171,7 +172,8 @@ def render_key(trace: Trace, options: RenderOptions, narration, timed: list[Time
     from . import __version__
 
     shown = options.to_json()
-    for key in ("preview", "verbose", "extra", "use_cache"):
+    # How many processes render it does not change the frames (backprop_anim.parallel).
+    for key in ("preview", "verbose", "extra", "use_cache", "jobs", "scheduler"):
         shown.pop(key, None)
     shown["script"] = None  # its effect is in the narration lines below
     payload = {
@@ -275,6 +277,45 @@ def manim_settings(
     }
 
 
+def run_scene(
+    make_scene: Callable[[dict[str, Any]], Any],
+    options: RenderOptions,
+    media_dir: Path,
+    output_file: str,
+    video_dir: Path | None,
+    *,
+    plain_manim: bool = False,
+    sections: bool = False,
+    preview: bool = False,
+) -> tuple[Path, Any]:
+    """Run one Manim scene with ``options``' settings; return the movie and Manim's writer.
+
+    The one place that runs Manim, for lectures, parts of lectures and comparisons:
+    ``make_scene(kwargs)`` builds the scene with ``kwargs`` (the renderer to use: one
+    encoder for the whole video, a camera that keeps the transformed edge image, no
+    drawing while skipping; see visual/renderer.py), or with Manim's stock renderer
+    when ``plain_manim``.
+    """
+    from manim import tempconfig
+
+    settings = manim_settings(
+        options, media_dir, output_file, sections=sections, preview=preview, video_dir=video_dir
+    )
+    with tempconfig(settings):
+        if plain_manim:
+            scene = make_scene({})
+        else:
+            from .visual.renderer import CachingCamera, SkippingRenderer, StreamingFileWriter
+
+            renderer = SkippingRenderer(
+                file_writer_class=StreamingFileWriter, camera_class=CachingCamera
+            )
+            scene = make_scene({"renderer": renderer})
+        scene.render(preview=preview)
+        writer = scene.renderer.file_writer
+        return Path(writer.movie_file_path), writer
+
+
 def _run_manim(
     trace: Trace,
     timed: list[TimedBeat],
@@ -285,30 +326,24 @@ def _run_manim(
     video_dir: Path | None = None,
     *,
     plain_manim: bool | None = None,
+    window: tuple[int, int] | None = None,
 ) -> tuple[Path, LecturePlan]:
     """Run Manim once for the whole lecture; return the silent movie and the filled plan.
+
+    ``window``: draw only the beats [first, stop) (one part of a lecture rendered in
+    parts, see backprop_anim.parallel); the earlier beats are played without drawing.
 
     ``plain_manim`` (default: the environment variable ``BACKPROP_ANIM_PLAIN_MANIM``)
     renders with Manim's stock writer, camera and redraw rules: the reference the
     equivalence tests and benchmarks compare with, and a way out should a Manim upgrade
     break the faster path.
     """
-    from manim import tempconfig
-
     if plain_manim is None:
         plain_manim = os.environ.get("BACKPROP_ANIM_PLAIN_MANIM", "") not in ("", "0")
 
     from scenes.base import LecturePlan
     from scenes.lecture import Lecture
 
-    settings = manim_settings(
-        options,
-        media_dir,
-        "lecture",
-        sections=options.sections,
-        preview=options.preview,
-        video_dir=video_dir,
-    )
     logging.getLogger("manim").setLevel(logging.INFO if options.verbose else logging.ERROR)
     plan = LecturePlan(
         trace=trace,
@@ -319,28 +354,31 @@ def _run_manim(
         on_beat=on_beat,
         burn_captions=burn_captions,
         plain_manim=plain_manim,
+        window=window,
     )
-    with tempconfig(settings):
-        if plain_manim:
-            scene = Lecture(plan)
-        else:
-            # One encoder for the whole video and a camera that keeps the transformed
-            # edge image: the same frames, without Manim's per-play waste (see
-            # backprop_anim/visual/renderer.py and benchmarks/README.md).
-            from manim.renderer.cairo_renderer import CairoRenderer
+    # Every beat starts on a keyframe: clips and parts are cut by remuxing (a part's
+    # encoder counts its frames from the part's first beat).
+    window_beats = timed[window[0] : window[1]] if window else timed
+    offset = window_beats[0].start_frame if window_beats else 0
+    keyframes = frozenset(tb.start_frame - offset for tb in window_beats)
 
-            from .visual.renderer import CachingCamera, StreamingFileWriter
+    def make_lecture(renderer: dict[str, Any]) -> Lecture:
+        scene = Lecture(plan, **renderer)
+        if renderer:
+            scene.renderer.file_writer.keyframes = keyframes
+        return scene
 
-            renderer = CairoRenderer(
-                file_writer_class=StreamingFileWriter, camera_class=CachingCamera
-            )
-            scene = Lecture(plan, renderer=renderer)
-            # Every beat starts on a keyframe: clips and parts are cut by remuxing.
-            scene.renderer.file_writer.keyframes = frozenset(tb.start_frame for tb in timed)
-        scene.render(preview=options.preview)
-        writer = scene.renderer.file_writer
-        movie = Path(writer.movie_file_path)
-        plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
+    movie, writer = run_scene(
+        make_lecture,
+        options,
+        media_dir,
+        "lecture",
+        video_dir,
+        plain_manim=plain_manim,
+        sections=options.sections,
+        preview=options.preview,
+    )
+    plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
     return movie, plan
 
 
@@ -404,7 +442,16 @@ def render(
     video_dir = media_dir / f"videos-{os.getpid()}"
     try:
         burn = cues if options.captions == "burn" else []
-        movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
+        jobs, why = choose_jobs(timed, options)
+        split = None
+        if jobs > 1 or options.scheduler:
+            # Beats in parts, each in its own process, joined by remuxing (parallel.py).
+            outcome = render_in_parts(
+                name, trace, timed, options, jobs, why, burn, video_dir, on_beat
+            )
+            movie, plan, split = outcome.movie, outcome.plan, outcome.report
+        else:
+            movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
@@ -482,6 +529,7 @@ def render(
             ],
             "layout": plan.layout,
             "narration": narration.describe(),
+            "parallel": split or {"jobs": 1, "why": why},
             "timings": timings,
             "final_loss": trace.summary.final_loss,
             **published.meta,

@@ -86,6 +86,10 @@ class LecturePlan:
     # Draw with Manim's own rules only (no lighter fades, everything after the first
     # moving object redrawn): the reference that tests compare the fast path with.
     plain_manim: bool = False
+    # A part of a lecture rendered in parts (backprop_anim.parallel): only the beats
+    # [first, stop) are drawn; the earlier ones are built and played without drawing,
+    # so that the stage holds exactly what it holds in a whole render.
+    window: tuple[int, int] | None = None
 
 
 class BeatScene(Scene):
@@ -114,12 +118,16 @@ class BeatScene(Scene):
     # --- storyboard ---------------------------------------------------------------
     def construct(self) -> None:
         self.camera.background_color = self.theme.background
-        for index, timed in enumerate(self.plan.timed):
+        first, stop = self.plan.window or (0, len(self.plan.timed))
+        for index, timed in enumerate(self.plan.timed[:stop]):
             if self.scene_filter and timed.beat.scene not in self.scene_filter:
                 continue
-            if self.plan.on_beat is not None:
+            drawn = index >= first
+            if drawn and self.plan.on_beat is not None:
                 self.plan.on_beat(index, len(self.plan.timed), timed)
-            self.next_section(timed.beat.id)
+            # A beat before the window is played with Manim's section skipping: every
+            # animation runs to its end state, no frame is drawn or encoded.
+            self.next_section(timed.beat.id, skip_animations=not drawn)
             self.current = timed
             self._frames_left = timed.frames
             handler = getattr(self, f"beat_{timed.beat.kind}")
@@ -228,6 +236,9 @@ class BeatScene(Scene):
     def _keep_still(self) -> None:
         """The beat's still (its last held frame, else its last frame) as PNG bytes."""
         assert self.current is not None
+        if self.renderer.skip_animations:  # a beat built, not drawn: its part has its still
+            self._still = None
+            return
         pixels = self._still if self._still is not None else self.renderer.get_frame()
         self._still = None
         buffer = io.BytesIO()

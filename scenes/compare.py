@@ -1,6 +1,6 @@
 """The comparison of a batch's variants: loss curves in one plot, final networks in a grid.
 
-Plays the beats of :mod:`backprop_anim.batch.compare` (title, one curve per variant,
+Plays the beats of :mod:`backprop_anim.comparison` (title, one curve per variant,
 the networks, the verdict) with the same beat timing as the lecture scenes: each
 beat is a section, and its animations share the beat's frames by weight.
 """
@@ -30,7 +30,7 @@ from manim import (
     VMobject,
 )
 
-from backprop_anim.batch.compare import Compared, Comparison, describe
+from backprop_anim.comparison import Compared, Comparison, describe
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.visual.network import Region

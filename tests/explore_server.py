@@ -40,7 +40,11 @@ class ExploreServer:
             env=env,
         )
         assert self.proc.stdout is not None
+        self.warnings = ""
         line = self.proc.stdout.readline()
+        while line.startswith("Warning:"):
+            self.warnings += line
+            line = self.proc.stdout.readline()
         if " at http://" not in line:
             self.proc.kill()
             raise RuntimeError(f"explore did not start: {line!r} {self.proc.stderr.read()!r}")
@@ -77,6 +81,7 @@ class ExploreServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.stderr = self.proc.stderr.read() if self.proc.stderr is not None else ""
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()

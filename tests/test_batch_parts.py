@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 
 from backprop_anim.batch import load_batch
-from backprop_anim.batch.compare import behaviour, describe
 from backprop_anim.batch.gallery import render_gallery
 from backprop_anim.batch.manifest import Manifest, VariantRecord
 from backprop_anim.batch.progress import LineReporter, RichReporter
 from backprop_anim.batch.runner import make_task
 from backprop_anim.batch.task import run_isolated
+from backprop_anim.comparison import behaviour, describe
 from backprop_anim.numbers import fmt, spoken
 from backprop_anim.trace.model import NetworkInfo
 

@@ -24,7 +24,9 @@ TEXTBOOK = REPO / "configs" / "textbook-2-2-2.yaml"
 def server():
     srv = ExploreServer(TEXTBOOK)
     yield srv
+    # Ctrl-C: a clean stop, no traceback (a render job, if any, is stopped with it).
     assert srv.stop() in (0, 130)
+    assert "Traceback" not in srv.stderr, srv.stderr
 
 
 @pytest.fixture
@@ -300,3 +302,51 @@ def test_dropped_connections_and_failed_render_leave_the_server_serving(fresh) -
     assert fresh.request("GET", f"/api/render/{job}/video")[0] == 404
     assert fresh.request("GET", "/api/trace")[0] == 200
     assert fresh.request("GET", "/api/render/999")[0] == 404
+
+
+def test_a_saved_trace_is_served_as_saved_and_then_edited(tmp_path: Path) -> None:
+    saved = train(load_config(TEXTBOOK))
+    path = saved.save(tmp_path / "trace.json")
+    srv = ExploreServer(path)
+    try:
+        assert srv.request("GET", "/api/trace")[1] == path.read_bytes()
+        status, body, _ = srv.request(
+            "POST", "/api/set", {"path": "data.samples.0.x.0", "value": 0.0}
+        )
+        assert status == 200
+        expected = train(load_config(TEXTBOOK, ["data.samples.0.x.0=0.0"]))
+        assert_same_step(Trace.from_json(json.loads(body)), expected)
+    finally:
+        srv.stop()
+
+
+def test_another_host_is_announced_with_a_warning() -> None:
+    srv = ExploreServer(TEXTBOOK, "--host", "127.0.0.2")
+    try:
+        assert srv.url.startswith("http://127.0.0.2:")
+        assert srv.request("GET", "/api/config")[0] == 200
+    finally:
+        srv.stop()
+    assert "Warning: listening on 127.0.0.2, not 127.0.0.1" in srv.warnings
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("nowhere.yaml", "nowhere.yaml: file not found"),
+        ("configs", "File 'configs' is a directory"),
+    ],
+)
+def test_bad_sources_are_one_message_and_exit_2(source: str, message: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "backprop_anim.cli", "explore", source, "--no-browser"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -241,3 +241,40 @@ def test_training_slider_watches_a_weight_and_details_a_step(server, tmp_path: P
             assert c.problems() == []
 
     asyncio.run(run())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+def test_render_button_makes_the_real_lecture_and_plays_it(server, tmp_path: Path) -> None:
+    """The whole render of the edited config (480p15, narrated): minutes on a busy machine."""
+    shots = shots_dir(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    status, _ = server.json("POST", "/api/set", {"path": "network.layers.1.biases.0", "value": 0.1})
+    assert status == 200
+
+    async def run() -> None:
+        async with Chromium(chromium()) as c:
+            await c.open(server.url + "/", width=1280, height=800)
+            await ready(c)
+            await click(c, "#render")
+            await until(c, "document.getElementById('render').disabled", True)
+            seen_progress = set()
+            for _ in range(4200):  # up to 35 minutes on a busy machine
+                value = await c.evaluate("document.getElementById('render-progress').value")
+                seen_progress.add(round(value, 2))
+                if not await c.evaluate("document.getElementById('video').hidden"):
+                    break
+                await asyncio.sleep(0.5)
+            status_text = await c.evaluate("document.getElementById('render-status').textContent")
+            assert status_text.startswith("done in"), status_text
+            assert len(seen_progress) > 2  # the bar moved beat by beat
+            await until(c, "document.getElementById('video').readyState >= 2", True, timeout=60)
+            duration = await c.evaluate("document.getElementById('video').duration")
+            assert duration > 5
+            await asyncio.sleep(1.5)
+            assert await c.evaluate("document.getElementById('video').currentTime") > 0
+            await c.screenshot(shots / "explore-render.png")
+            problems = [p for p in c.problems() if "autoplay" not in p]
+            assert problems == []
+
+    asyncio.run(run())

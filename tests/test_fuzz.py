@@ -1,7 +1,8 @@
 """Property-based tests (Hypothesis): every input is a success or one clean error.
 
-Generated inputs: configs (valid ones, ones damaged as data and as YAML text), traces
-damaged anywhere in their JSON, script.json files and sweep files. The property is the
+Generated inputs: configs (valid ones, ones damaged as data and as YAML text, ``--set``
+overrides), traces damaged anywhere in their JSON (also through ``backprop-anim
+validate``: exit 0 or 2 and one line), script.json files and sweep files. The property is the
 same for all: the library returns a result or raises a ``UserError`` whose message starts
 with the file's name; any other exception (an ``IndexError``, a ``KeyError``...) is the
 traceback a user would see, and fails the test. A damaged trace that passes the check
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from click.testing import CliRunner
 from conftest import BASE_CONFIG, TEXTBOOK
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -37,6 +39,7 @@ from test_gradients import KINKED, numeric_gradients
 
 from backprop_anim import overview
 from backprop_anim.batch.sweep import load_batch
+from backprop_anim.cli import main
 from backprop_anim.config.loader import config_from_dict, load_config, parse_yaml, validate
 from backprop_anim.engine.network import Network
 from backprop_anim.engine.trainer import train
@@ -67,6 +70,8 @@ def assert_clean(error: UserError, source: str) -> None:
     assert text.startswith(source), text
     assert "Traceback" not in text and "Error:" not in text.split(": ", 1)[0], text
 
+
+SCRATCH = Path(tempfile.mkdtemp(prefix="backprop-anim-fuzz-"))
 
 # -- random JSON and damage ------------------------------------------------------------
 
@@ -292,6 +297,55 @@ def test_damaged_yaml_text_parses_or_is_one_located_error(text):
         assert_clean(exc, "fuzz.yaml")
 
 
+OVERRIDE_PATHS = st.sampled_from(
+    [
+        "training.steps",
+        "training.optimizer.learning_rate",
+        "training.batch_size",
+        "network.layers.0.units",
+        "network.layers.-1.activation",
+        "network.layers.5.units",
+        "network.inputs",
+        "data.samples.0.x",
+        "trace.detail_steps",
+        "narration",
+        "name",
+        "training.steps.deeper",
+        "",
+    ]
+)
+OVERRIDE_VALUES = st.sampled_from(
+    ["1", "0", "-1", "1e9", "nan", "inf", "[0, -1]", "[", "{a: 1}", "tanh", "off", "", "x=y"]
+) | st.text(max_size=8)
+
+
+@fuzz(150)
+@given(
+    sets=st.lists(st.tuples(OVERRIDE_PATHS, OVERRIDE_VALUES), min_size=1, max_size=3),
+    dot=st.booleans(),
+)
+def test_set_overrides_apply_or_are_one_located_error(sets, dot):
+    items = [f"{p}={v}" if dot or p else v for p, v in sets]
+    try:
+        load_config(TEXTBOOK, items)
+    except UserError as exc:
+        assert_clean(exc, str(TEXTBOOK))
+
+
+@fuzz(60)
+@given(doc=damaged_traces())
+def test_cli_validate_of_a_damaged_trace_exits_0_or_2_with_one_line(doc):
+    path = SCRATCH / "trace.json"
+    path.write_text(json.dumps(doc, allow_nan=True), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code in (0, 2), result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+    if result.exit_code == 2:
+        assert result.stderr.startswith(f"Error: {path}: ") and result.stderr.count("\n") == 1
+
+
 # -- script.json and sweep files -------------------------------------------------------
 
 BOOK_TRACE = Trace.from_json(copy.deepcopy(TRACES["textbook"]), "textbook")
@@ -316,9 +370,6 @@ def scripts(draw) -> Any:
     for key in draw(st.sets(st.sampled_from(["format", "version", "lines"]))):
         del doc[key]
     return draw(st.sampled_from([doc, doc.get("lines")]) | json_values)
-
-
-SCRATCH = Path(tempfile.mkdtemp(prefix="backprop-anim-fuzz-"))
 
 
 @fuzz(150)

@@ -92,3 +92,14 @@ def test_cli_refuses_before_anything_is_written_and_force_lifts_the_limit(tmp_pa
     monkeypatch.setattr("backprop_anim.render.render", fake_render)
     CliRunner().invoke(main, [*args, "--force"])
     assert seen["allow_large"] is True
+
+
+def test_batch_force_lifts_the_limit_for_its_variants():
+    from conftest import REPO
+
+    from backprop_anim.batch import load_batch
+    from backprop_anim.batch.runner import make_task
+
+    batch = load_batch(REPO / "tests" / "batch_fixtures" / "sweep.yaml")
+    assert make_task(batch, batch.variants[0])["allow_large"] is False
+    assert make_task(batch, batch.variants[0], force=True)["allow_large"] is True

@@ -126,11 +126,13 @@ def test_thumbnail_is_a_1280x720_title_card(published):
     [
         ("--clips", "--clips: a GIF has no sound and no keyframes to cut at"),
         ("--slides", "--slides: slides embed each beat's clip as mp4"),
+        ("--clips --format mov", "--clips: a MOV (QuickTime RLE) has no keyframe"),
     ],
 )
 def test_clips_or_slides_of_a_gif_is_an_error(tmp_path, monkeypatch, flag, message):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["render", str(TEXTBOOK), "--format", "gif", flag])
+    args = ["render", str(TEXTBOOK), "--format", "gif", *flag.split()]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output

@@ -202,3 +202,25 @@ def test_youtube_chapters_obey_youtube_rules_for_every_lecture(config):
     text = youtube_text(trace.config["title"], trace.config.get("description", ""), chapters)
     listed = [line for line in text.splitlines() if line[:1].isdigit()]
     assert listed[0].startswith("0:00 ") and len(listed) == len(chapters)
+
+
+def test_thumbnail_title_shrinks_to_fit_its_column_and_never_runs_into_the_still():
+    from PIL import Image
+
+    from backprop_anim.publish.thumbnail import SIZE, thumbnail
+    from backprop_anim.visual.theme import DARK
+
+    still = Image.new("RGB", (854, 480), "#808080")
+    for title in (
+        "XOR",
+        "One step of backpropagation, number by number",
+        "Supercalifragilistic " * 6,
+    ):
+        card = thumbnail(title, "A description. " * 40, still, DARK)
+        assert card.size == SIZE == (1280, 720)
+        pixels = np.asarray(card.convert("RGB")).astype(int)
+        background = np.array([int(DARK.background[i : i + 2], 16) for i in (1, 3, 5)])
+        # The gap between the text column and the still stays empty: nothing overflows.
+        assert np.abs(pixels[:, 660:684] - background).max() <= 2, title
+        # Text is drawn (the title's rows are not blank).
+        assert np.abs(pixels[100:200, 64:600] - background).max() > 100

@@ -98,8 +98,8 @@ def plan(batch: Batch, *, force: bool = False) -> list[PlanItem]:
 def make_task(batch: Batch, variant: Variant, *, force: bool = False) -> dict[str, Any]:
     """Everything a worker needs, as plain JSON: it may be another machine.
 
-    ``force`` also bypasses the render's own cache of finished renders: a forced
-    batch really renders again.
+    ``force`` also bypasses the render's own cache of finished renders (a forced
+    batch really renders again) and the render size limit (``limits.py``).
     """
     options = batch.options.to_json()
     if force and "use_cache" in options:
@@ -113,6 +113,7 @@ def make_task(batch: Batch, variant: Variant, *, force: bool = False) -> dict[st
         "options": options,
         "hash": variant.hash,
         "version": __version__,
+        "allow_large": force,
     }
 
 

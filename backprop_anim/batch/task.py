@@ -74,6 +74,7 @@ def render_variant(task: dict[str, Any], output_dir: Path, on_phase: OnPhase) ->
             options,
             output_dir=output_dir,
             on_beat=lambda i, n, timed: on_phase(f"beat {i + 1}/{n}: {timed.beat.scene}", i, n),
+            allow_large=task.get("allow_large", False),
         )
     except UserError as exc:
         return failed(str(exc), timings)

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -88,6 +88,9 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
             return await handler(request)
         except BodyTooLarge:
             return error(413, "body", f"expected at most {MAX_BODY} bytes")
+        except ClientDisconnect:
+            # The client left mid-request: nothing was changed, nobody reads an answer.
+            return Response(status_code=400)
         except EditError as exc:
             return error(400, exc.field, exc.expected)
 

@@ -78,6 +78,7 @@ class RenderJobs:
         self.jobs: dict[int, Job] = {}
         self._lock = threading.Lock()
         self._process: Any = None
+        self._queue: Any = None
 
     def busy(self) -> int | None:
         with self._lock:
@@ -100,7 +101,7 @@ class RenderJobs:
                 daemon=True,
             )
             proc.start()
-            self._process = proc
+            self._process, self._queue = proc, queue
         threading.Thread(target=self._follow, args=(job, proc, queue), daemon=True).start()
         return job
 
@@ -135,3 +136,6 @@ class RenderJobs:
         if proc is not None and proc.is_alive():
             proc.terminate()
             proc.join(timeout=10)
+        if self._queue is not None:
+            self._queue.cancel_join_thread()
+            self._queue.close()

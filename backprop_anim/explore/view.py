@@ -28,10 +28,11 @@ PHASE_NAMES = {"forward": "Forward", "loss": "Loss", "backward": "Backward", "up
 
 def texts(values: Any, digits: int) -> Any:
     """Nested lists of numbers as nested lists of ``fmt`` texts."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        return fmt(float(arr), digits)
-    return [texts(v, digits) for v in arr]
+
+    def walk(item: Any) -> Any:
+        return [walk(v) for v in item] if isinstance(item, list) else fmt(item, digits)
+
+    return walk(np.asarray(values, dtype=np.float64).tolist())
 
 
 def _title(trace: Trace, ev: dict[str, Any]) -> str:
@@ -189,7 +190,8 @@ def edit_paths(state: State, step: Step | None) -> dict[str, Any]:
     )
     if step is not None and cfg.data.samples is not None and isinstance(samples, list):
         s = step.samples[0]
-        out["inputs"] = f"data.samples.{s}.x"
+        if cfg.data.scale_inputs == "none":  # else the picture shows scaled inputs
+            out["inputs"] = f"data.samples.{s}.x"
         y = cfg.data.samples[s].y
         if isinstance(y, list) and cfg.data.scale_targets is None:
             out["targets"] = f"data.samples.{s}.y"
@@ -224,6 +226,7 @@ def view(state: State, step_number: int | None = None, digits: int = 4) -> dict[
             "learning_rate": fmt(cfg.training.optimizer.learning_rate, digits),
             "steps": cfg.training.steps,
             "batch_size": cfg.training.batch_size,
+            "detail_steps": cfg.trace.detail_steps,
         },
         "choices": {
             "activations": list(ACTIVATIONS),

@@ -49,26 +49,36 @@ def thumbnail(title: str, description: str, still: Image.Image | None, theme: Th
     text_width = SIZE[0] - 2 * margin
     if still is not None:
         shown = still.convert("RGB")
-        w = 600
+        w = 560
         h = round(w * shown.height / shown.width)
         shown = shown.resize((w, h), Image.LANCZOS)
         x, y = SIZE[0] - w - margin // 2, (SIZE[1] - h) // 2
         card.paste(shown, (x, y))
         draw.rectangle((x - 1, y - 1, x + w, y + h), outline=theme.text, width=2)
         text_width = x - 2 * margin + margin // 2
-    title_font = _font(64, bold=True)
+    # The largest title size at which the whole title fits the column in 4 lines (the
+    # smallest size, cut with an ellipsis, if none does).
+    for size in range(68, 27, -4):
+        title_font = _font(size, bold=True)
+        lines = _wrap(draw, title, title_font, text_width, 99)
+        fits = all(draw.textlength(line, font=title_font) <= text_width for line in lines)
+        if fits and len(lines) <= 4:
+            break
     lines = _wrap(draw, title, title_font, text_width, 4)
-    y = 120
+    footer = SIZE[1] - 72
+    y = 96
     for line in lines:
         draw.text((margin, y), line, font=title_font, fill=theme.text)
-        y += 78
+        y += round(size * 1.2)
     if description.strip():
-        body = _font(30)
-        y += 24
-        for line in _wrap(draw, " ".join(description.split()), body, text_width, 6):
-            draw.text((margin, y), line, font=body, fill=theme.muted)
-            y += 40
-    draw.text((margin, SIZE[1] - 72), "backprop-anim", font=_font(26, bold=True), fill=theme.muted)
+        body = _font(28)
+        y += 20
+        room = max(0, (footer - 24 - y) // 38)
+        if room:
+            for line in _wrap(draw, " ".join(description.split()), body, text_width, room):
+                draw.text((margin, y), line, font=body, fill=theme.muted)
+                y += 38
+    draw.text((margin, footer), "backprop-anim", font=_font(26, bold=True), fill=theme.muted)
     return card
 
 

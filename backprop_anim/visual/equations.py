@@ -29,14 +29,19 @@ def per_sample(expr: F.Expr, step: Step) -> F.Expr:
     return expr if n == 1 else F.frac(expr, F.Expr(str(n), str(n)))
 
 
-def _aligned(lhs: F.Expr, symbolic: F.Expr, numeric: F.Expr, result: F.Expr) -> F.Expr:
+def _aligned(
+    lhs: F.Expr, symbolic: F.Expr, numeric: F.Expr, result: F.Expr, split: bool = False
+) -> F.Expr:
+    """lhs = symbols, then = numbers = result on the next line (``split``: the result on a
+    third line, for a long sum in a narrow panel)."""
+    after = F.Expr(" \\ &= ", r" \\ &= ") if split else F.lit("=")
     return (
         lhs
         + F.Expr(" &= ", " &= ")
         + symbolic
         + F.Expr(" \\ &= ", r" \\ &= ")
         + numeric
-        + F.lit("=")
+        + after
         + result
     )
 
@@ -71,6 +76,7 @@ def weighted_sum(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Exp
         F.join(sym_terms, "+"),
         F.join(num_terms, "+"),
         F.number(layer.z[0, j], digits),
+        split=fan_in > MAX_TERMS,
     )
 
 
@@ -211,7 +217,13 @@ def slope(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     if len(k_all) > MAX_TERMS:
         terms_sym.append(F.sym("dots"))
         terms_num.append(F.sym("dots"))
-    return _aligned(grad_a, F.join(terms_sym, "+"), F.join(terms_num, "+"), F.number(dL_da, digits))
+    return _aligned(
+        grad_a,
+        F.join(terms_sym, "+"),
+        F.join(terms_num, "+"),
+        F.number(dL_da, digits),
+        split=len(k_all) > MAX_TERMS,
+    )
 
 
 def derivative(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:

@@ -55,6 +55,7 @@ from manim import (
 )
 from manim.animation.animation import Animation
 from manim.animation.creation import DrawBorderThenFill, ShowPartial
+from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 from manim.utils.bezier import interpolate
@@ -177,6 +178,28 @@ class StreamingFileWriter(SceneFileWriter):
         if streaming:  # the stream was remuxed into the movie; nothing reuses it
             for path in self.partial_movie_files:
                 Path(path).unlink(missing_ok=True)
+
+
+class SkippingRenderer(CairoRenderer):
+    """Manim's Cairo renderer, drawing nothing while animations are skipped.
+
+    A part of a lecture rendered in parts plays the beats before its own with Manim's
+    section skipping, to reach the same stage (see ``LecturePlan.window``). Manim still
+    paints the static image of every skipped play and the frame of every skipped hold;
+    nothing uses those pixels (each drawn play repaints its static image from scratch),
+    so here they are not painted. Drawn plays are unchanged.
+    """
+
+    def update_frame(self, scene: Scene, *args: Any, **kwargs: Any) -> None:
+        if self.skip_animations:
+            return
+        super().update_frame(scene, *args, **kwargs)
+
+    def save_static_frame_data(self, scene: Scene, static_mobjects: Any) -> Any:
+        if self.skip_animations:
+            self.static_image = None
+            return None
+        return super().save_static_frame_data(scene, static_mobjects)
 
 
 # --- the edge image, transformed once -----------------------------------------------

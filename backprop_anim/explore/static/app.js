@@ -96,6 +96,8 @@ function applyTheme() {
     "--bg": t.background, "--text": t.text, "--muted": t.muted, "--positive": t.positive,
     "--negative": t.negative, "--gradient": t.gradient, "--highlight": t.highlight,
     "--frozen": t.frozen, "--fill": t.neuron_fill, "--stroke": t.neuron_stroke, "--panel": t.panel,
+    // On a light background (a projector) dimmed parts fade more: keep them legible.
+    "--dim": state.themeName === "light" ? "0.42" : "0.28",
   };
   for (const [k, v] of Object.entries(vars)) root.setProperty(k, v);
   $("theme").textContent = state.themeName === "dark" ? "Light" : "Dark";
@@ -200,6 +202,7 @@ function renderOperation(step) {
   detail.textContent = `Trace step ${s} in detail`;
   if (state.snapshot) {
     $("op-title").textContent = `After ${s} update${s === 1 ? "" : "s"}`;
+    showFormula(`L_{\\text{data}} = ${state.snapshot.loss}`);
     $("op-note").textContent = s < state.view.training.steps
       ? `Step ${s} starts from these weights. Trace it in detail to replay its operations.`
       : "The weights at the end of training.";
@@ -239,6 +242,15 @@ function fitFormula(box) {
 function renderEvents(step) {
   const list = $("events");
   const events = step ? step.events : [];
+  if (!step) {
+    const li = document.createElement("li");
+    li.textContent = state.snapshot
+      ? `Step ${state.slider} is not traced in detail: its operations are not recorded.`
+      : "No step of this training is traced in detail.";
+    list.replaceChildren(li);
+    list.dataset.revision = "";
+    return;
+  }
   if (list.childElementCount !== events.length || list.dataset.revision !== String(state.view.revision)) {
     list.replaceChildren(...events.map((ev) => {
       const li = document.createElement("li");
@@ -291,8 +303,14 @@ function numberInput(value, onSet) {
   const i = document.createElement("input");
   i.className = "number";
   i.value = value;
-  i.addEventListener("keydown", (e) => { if (e.key === "Enter") onSet(i.value); });
-  i.addEventListener("change", () => onSet(i.value));
+  let sent = value; // Enter and the change that follows it send one edit, not two
+  const send = () => {
+    if (i.value === sent) return;
+    sent = i.value;
+    onSet(i.value);
+  };
+  i.addEventListener("keydown", (e) => { if (e.key === "Enter") send(); });
+  i.addEventListener("change", send);
   return i;
 }
 
@@ -338,12 +356,30 @@ function renderSettings() {
   showOpt = s2;
   let showSteps;
   const [l3, f3, s3] = field("training", [
-    numberInput(String(view.settings.steps), (v) => edit({ path: "training.steps", value: typed(v) }, showSteps)),
+    numberInput(String(view.settings.steps), (v) => setSteps(typed(v), showSteps)),
     Object.assign(document.createElement("span"), { textContent: `steps, batch ${view.settings.batch_size}` }),
   ]);
   showSteps = s3;
   rows.push(l1, f1, l2, f2, l3, f3);
   box.replaceChildren(...rows);
+}
+
+/** Fewer training steps: steps traced in detail beyond the new end are dropped first
+ * (else the schema refuses the change), and put back if the new count is refused. */
+async function setSteps(steps, show) {
+  const detail = state.view.settings.detail_steps;
+  const inRange = (k) => Number.isInteger(steps) && k >= -steps && k < steps;
+  if (detail && Number.isInteger(steps) && !detail.every(inRange)) {
+    const kept = detail.filter(inRange);
+    if (!(await edit({ path: "trace.detail_steps", value: kept.length ? kept : null }, show))) return;
+    let refused = null;
+    if (!(await edit({ path: "training.steps", value: steps }, (m) => { refused = m; }))) {
+      await edit({ path: "trace.detail_steps", value: detail }, () => {});
+      toast(refused); // the settings were redrawn by the restore: the message goes here
+    }
+    return;
+  }
+  await edit({ path: "training.steps", value: steps }, show);
 }
 
 // --- training slider and curves ---------------------------------------------------

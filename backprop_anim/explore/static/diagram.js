@@ -264,7 +264,7 @@ export function drawDiagram(svg, { view, step, snapshot, pos, done, theme, onEdi
   }
   // Column titles.
   ["input", ...net.layers].forEach((name, c) => {
-    const t = el("text", { x: colX(c), y: 18, "text-anchor": "middle", class: "value muted", "font-size": font }, root);
+    const t = el("text", { x: colX(c), y: 18, "text-anchor": "middle", class: "value muted", "font-size": Math.max(font, 15) }, root);
     t.textContent = c === 0 ? `inputs (${sizes[0]})` : `${name} (${sizes[c]}, ${net.activations[c - 1]})`;
   });
 }

@@ -1,0 +1,250 @@
+"""A lecture rendered in parts (``render -j N``, ``--scheduler``) is the serial render.
+
+The parts are joined by remuxing, so with a lossless encoding (libx264 ``crf=0``) every
+decoded frame of the joined video must equal the serial render's, bit for bit; the
+narration is mixed once over the whole, so the decoded sound must be the same too.
+Also: how the beats are cut, a part that fails, Ctrl-C in the middle.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from manim import tempconfig
+
+from backprop_anim.options import RenderOptions
+from backprop_anim.parallel import COSTS, _part_cost, split_lecture
+from backprop_anim.render import render
+from backprop_anim.storyboard import Beat
+from backprop_anim.timeline import TimedBeat
+
+REPO = Path(__file__).resolve().parent.parent
+TEXTBOOK = REPO / "configs" / "textbook-2-2-2.yaml"
+LOSSLESS = {"video_encoder_options": {"crf": "0"}}
+# Short, but with every kind of beat that carries state across a cut: the diagram, the
+# values written into it, the header and phase bar, the panels.
+SCENES = ("forward", "loss")
+
+
+def small_options(**kw) -> RenderOptions:
+    base = dict(quality="l", pace=4.0, voice="espeak", stills=True, use_cache=False, scenes=SCENES)
+    return RenderOptions(**(base | kw))
+
+
+def frames_of(video: Path) -> list[np.ndarray]:
+    with av.open(str(video)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def sound_of(video: Path) -> np.ndarray:
+    with av.open(str(video)) as container:
+        return np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BACKPROP_ANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def serial(cache, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("serial") / "lecture"
+    with tempconfig(LOSSLESS):
+        result = render(TEXTBOOK, small_options(jobs=1), output_dir=out)
+    return result, json.loads((out / "render.json").read_text())
+
+
+def check_same_as_serial(serial, result, meta, parts: int) -> None:
+    s_result, s_meta = serial
+    assert meta["parallel"]["jobs"] == parts
+    assert len(meta["parallel"]["parts"]) == parts
+    assert meta["frames"] == s_meta["frames"]
+    assert meta["beats"] == s_meta["beats"]  # frames, stills, text on screen, object counts
+    a, b = frames_of(s_result.video), frames_of(result.video)
+    assert len(a) == len(b) == s_meta["frames"]
+    different = [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if not np.array_equal(x, y)]
+    assert different == [], f"frames {different[:10]} differ from the serial render"
+    # The narration is laid once over the whole: the same sound, sample for sample.
+    assert np.array_equal(sound_of(s_result.video), sound_of(result.video))
+    for beat in s_meta["beats"]:
+        still = f"stills/{beat['id']}.png"
+        assert (s_result.output_dir / still).read_bytes() == (
+            result.output_dir / still
+        ).read_bytes()
+
+
+def test_two_processes_render_the_serial_video(serial, tmp_path):
+    out = tmp_path / "lecture"
+    with tempconfig(LOSSLESS):
+        result = render(TEXTBOOK, small_options(jobs=2), output_dir=out)
+    meta = json.loads((out / "render.json").read_text())
+    check_same_as_serial(serial, result, meta, 2)
+    parts = meta["parallel"]["parts"]
+    # Consecutive runs of beats covering the lecture; each part's facts are recorded.
+    assert parts[0]["frames"][0] == 0 and parts[-1]["frames"][1] == meta["frames"]
+    assert parts[0]["frames"][1] == parts[1]["frames"][0]
+    ids = [b["id"] for b in meta["beats"]]
+    assert parts[0]["beats"][0] == ids[0] and parts[1]["beats"][1] == ids[-1]
+    assert ids.index(parts[1]["beats"][0]) == ids.index(parts[0]["beats"][1]) + 1
+    for part in parts:
+        assert part["seconds"] > 0 and 0 < part["peak_rss_mib"] < 1024
+        assert set(part["beat_seconds"]) == set(
+            ids[ids.index(part["beats"][0]) : ids.index(part["beats"][1]) + 1]
+        )
+    assert meta["parallel"]["join_seconds"] < 0.1 * meta["timings"]["manim"]
+
+
+def test_a_dask_cluster_renders_the_serial_video(serial, tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    out = tmp_path / "lecture"
+    with tempconfig(LOSSLESS):
+        result = render(TEXTBOOK, small_options(jobs=2, scheduler="local"), output_dir=out)
+    meta = json.loads((out / "render.json").read_text())
+    check_same_as_serial(serial, result, meta, 2)
+    assert "Dask" in meta["parallel"]["runner"]
+    assert all(p.get("worker") for p in meta["parallel"]["parts"])
+
+
+def timed_beats(frames: list[int]) -> list[TimedBeat]:
+    out, start = [], 0
+    for k, n in enumerate(frames):
+        out.append(TimedBeat(Beat(f"b{k}", "loss", "loss"), start, n, 0.0))
+        start += n
+    return out
+
+
+def test_beats_are_cut_into_balanced_consecutive_runs():
+    options = RenderOptions(quality="h")
+    timed = timed_beats([120, 30, 300, 60, 60, 240, 90, 30, 150, 45])
+    parts = split_lecture(timed, 3, options)
+    assert parts[0].first == 0 and parts[-1].stop == len(timed)
+    assert all(a.stop == b.first for a, b in itertools.pairwise(parts))
+    assert sum(p.frames for p in parts) == sum(tb.frames for tb in timed)
+    # No other way of cutting makes the costliest part cheaper (all cuts tried).
+    draw = [tb.frames * COSTS.frame_seconds(options) + COSTS.build for tb in timed]
+    prefix_draw = np.concatenate([[0.0], np.cumsum(draw)]).tolist()
+    prefix_skip = [COSTS.skip * k for k in range(len(timed) + 1)]
+    best = min(
+        max(
+            _part_cost(0, i, prefix_draw, prefix_skip, COSTS),
+            _part_cost(i, j, prefix_draw, prefix_skip, COSTS),
+            _part_cost(j, len(timed), prefix_draw, prefix_skip, COSTS),
+        )
+        for i in range(1, len(timed) - 1)
+        for j in range(i + 1, len(timed))
+    )
+    assert max(p.expected for p in parts) == pytest.approx(best, abs=1e-3)
+    # More parts than beats: one beat each.
+    assert len(split_lecture(timed[:2], 4, options)) == 2
+
+
+def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
+    out = tmp_path / "lecture"
+    render(TEXTBOOK, small_options(jobs="auto", voice="none", scenes=("loss",)), output_dir=out)
+    meta = json.loads((out / "render.json").read_text())
+    assert meta["parallel"]["jobs"] == 1
+    assert meta["parallel"]["why"].startswith(("auto: one core", "auto: 2 cores, but", "auto:"))
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "backprop_anim.cli", "render", str(TEXTBOOK), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+
+
+def children_of(pid: int) -> list[int]:
+    """Every live process whose parent chain leads to ``pid``."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
+
+
+FAIL_AT_LOSS = """
+import scenes.loss
+def broken(self, beat):
+    raise RuntimeError("the loss panel broke")
+scenes.loss.LossBeats.beat_loss = broken
+"""
+
+
+def test_a_failing_part_fails_the_render_naming_its_beat(cache, tmp_path):
+    # Every part process imports this sitecustomize: the loss beat raises there.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FAIL_AT_LOSS)
+    env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{REPO}"}
+    out = tmp_path / "out"
+    proc = cli(
+        "-j",
+        "2",
+        "--voice",
+        "none",
+        "--pace",
+        "4",
+        "--scenes",
+        "title,loss",
+        "--force",
+        "-o",
+        str(out),
+        env=env,
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    assert "failed at beat s0.loss" in err and "RuntimeError: the loss panel broke" in err, err
+    assert "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_ctrl_c_leaves_no_file_and_no_part_process(cache, tmp_path):
+    out = tmp_path / "out"
+    proc = cli(
+        "-j", "2", "--voice", "none", "--pace", "2", "--force", "-o", str(out), env=dict(os.environ)
+    )
+    deadline = time.monotonic() + 120
+    parts: list[int] = []
+    while time.monotonic() < deadline and len(parts) < 2:
+        time.sleep(0.5)
+        parts = [
+            p
+            for p in children_of(proc.pid)
+            if "backprop_anim.parallel" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")
+        ]
+    assert len(parts) == 2, "the part processes never started"
+    time.sleep(3)  # well into drawing
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted." in err and "Traceback" not in err
+    assert children_of(proc.pid) == [] and not any(Path(f"/proc/{p}").exists() for p in parts)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
