@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .narration import (
     Clip,
     ScriptLine,
@@ -26,9 +27,12 @@ from .narration import (
     write_srt,
     write_vtt,
 )
+from .narration.speech import Speech, check_marks, split_sentences, strip_marks
 from .narration.subtitles import Cue
+from .narration.voice import reading_timing
 from .options import RenderOptions
-from .storyboard import Beat
+from .storyboard import BEAT_PARTS, Beat
+from .timeline import SPEECH_LEAD_SECONDS
 from .trace.model import Trace
 
 
@@ -41,16 +45,30 @@ class Narration:
     clips: dict[str, Clip] = field(default_factory=dict)
     voice: str = "none"
     level: str = ""
+    # Beat id -> its sentences and marks in time (seconds from the start of its speech).
+    timing: dict[str, Speech] = field(default_factory=dict)
+
+    def speech_start(self, starts: dict[str, float], beat_id: str) -> float:
+        """When a beat's speech starts in the video: after the beat's short lead-in."""
+        return starts[beat_id] + SPEECH_LEAD_SECONDS
 
     def cues(self, starts: dict[str, float]) -> list[Cue]:
-        """Subtitle cues aligned with the speech of each beat."""
-        return make_cues(
-            [
-                (starts[line.beat_id], starts[line.beat_id] + self.speech[line.beat_id], line.text)
-                for line in self.lines
-                if self.speech.get(line.beat_id, 0.0) > 0
-            ]
-        )
+        """Subtitle cues on the speech, sentence by sentence (the voice's own timing)."""
+        spans = []
+        for line in self.lines:
+            if self.speech.get(line.beat_id, 0.0) <= 0:
+                continue
+            at = self.speech_start(starts, line.beat_id)
+            timing = self.timing.get(line.beat_id)
+            if timing is None or not timing.sentences:
+                spans.append((at, at + self.speech[line.beat_id], strip_marks(line.text)))
+                continue
+            spans += [(at + s.start, at + s.end, s.text) for s in timing.sentences]
+        return make_cues(spans)
+
+    def placed_clips(self, starts: dict[str, float]) -> list[tuple[float, Clip]]:
+        """Each beat's clip at the moment its speech starts (for mixing the track)."""
+        return [(self.speech_start(starts, b), clip) for b, clip in self.clips.items()]
 
     def write(
         self,
@@ -66,8 +84,11 @@ class Narration:
             TimedLine(
                 line.beat_id,
                 line.text,
-                round(starts[line.beat_id], 3),
-                round(starts[line.beat_id] + self.speech.get(line.beat_id, 0.0), 3),
+                round(self.speech_start(starts, line.beat_id), 3),
+                round(
+                    self.speech_start(starts, line.beat_id) + self.speech.get(line.beat_id, 0.0),
+                    3,
+                ),
             )
             for line in self.lines
         ]
@@ -104,15 +125,38 @@ def plan_narration(trace: Trace, beats: list[Beat], options: RenderOptions) -> N
         lines = [
             dataclasses.replace(line, text=edited.get(line.beat_id, line.text)) for line in lines
         ]
+    kinds = {b.id: b.kind for b in beats}
+    source = str(options.script) if options.script is not None else "narration"
+    for line in lines:
+        check_part_marks(line.text, kinds[line.beat_id], f"{source}: beat {line.beat_id}")
     voice = get_voice(options.voice)
     narration = Narration(lines=lines, voice=voice.name if voice else "none", level=level)
     for line in lines:
-        if not line.text.strip():
+        if not strip_marks(line.text):
             continue
         if voice is None:
             narration.speech[line.beat_id] = reading_seconds(line.text)
+            narration.timing[line.beat_id] = reading_timing(line.text)
         else:
             clip = voice.synthesize(line.text)
             narration.clips[line.beat_id] = clip
             narration.speech[line.beat_id] = clip.seconds
+            if clip.speech is not None:
+                narration.timing[line.beat_id] = clip.speech
     return narration
+
+
+def check_part_marks(text: str, kind: str, where: str) -> None:
+    """Every ``[[name]]`` in a beat's text names a part of that kind of beat, else a
+    clear error with the beat and the word the mark stands before."""
+    check_marks(text, where)
+    parts = BEAT_PARTS.get(kind, ())
+    for sentence in split_sentences(text):
+        words = sentence.words
+        for mark in sentence.marks:
+            if mark.name not in parts:
+                word = words[mark.word] if mark.word < len(words) else ""
+                raise UserError(
+                    f"{where}: mark [[{mark.name}]] before {word!r} names no part of this "
+                    f"beat; its parts are: {', '.join(parts) or 'none'}"
+                )

@@ -45,3 +45,8 @@ def spoken(value: float, digits: int = DEFAULT_DIGITS) -> str:
     if text.startswith("-"):
         text = "minus " + text[1:]
     return text
+
+
+def counted(count: int, word: str) -> str:
+    """A count and its noun, singular for one: "1 step", "3 steps" (never "1 steps")."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -239,6 +239,7 @@ class PartTask:
     part: Part
     burn_captions: list
     encoder_options: dict[str, str] = field(default_factory=dict)
+    speech: dict = field(default_factory=dict)  # beat id -> narration.speech.Speech
 
 
 def render_part(task: PartTask, folder: Path, on_beat=None) -> dict[str, Any]:
@@ -274,6 +275,7 @@ def render_part(task: PartTask, folder: Path, on_beat=None) -> dict[str, Any]:
             task.burn_captions,
             folder / "videos",
             window=(part.first, part.stop),
+            speech=task.speech,
         )
     end = time.perf_counter()
     ids = [tb.beat.id for tb in task.timed[part.first : part.stop]]
@@ -292,6 +294,8 @@ def render_part(task: PartTask, folder: Path, on_beat=None) -> dict[str, Any]:
         "screen_text": {i: plan.screen_text.get(i, []) for i in ids},
         "mobject_counts": {i: plan.mobject_counts[i] for i in ids if i in plan.mobject_counts},
         "layout": plan.layout,
+        "sync": [e for e in plan.sync if e["beat"] in ids],
+        "travels": [t for t in plan.travels if t["beat"] in ids],
     }
 
 
@@ -628,6 +632,8 @@ def render_in_parts(
     burn_captions: list,
     work: Path,
     on_beat: Callable[[int, int, TimedBeat], None] | None,
+    *,
+    speech: dict | None = None,
 ) -> PartsOutcome:
     """Render ``timed`` in ``jobs`` parts and join them into one silent movie in ``work``."""
     from manim import config
@@ -656,6 +662,7 @@ def render_in_parts(
             options=base,
             part=part,
             burn_captions=list(burn_captions),
+            speech=dict(speech or {}),
             encoder_options={
                 str(k): str(v) for k, v in (config.video_encoder_options or {}).items()
             },
@@ -700,6 +707,8 @@ def render_in_parts(
         plan.mobject_counts.update(result["mobject_counts"])
         for step, where in result["layout"].items():
             plan.layout.setdefault(step, where)
+        plan.sync.extend(result.get("sync", []))
+        plan.travels.extend(result.get("travels", []))
     report = {
         "jobs": len(parts),
         "runner": runner.describe(len(parts)),

@@ -327,6 +327,7 @@ def _run_manim(
     *,
     plain_manim: bool | None = None,
     window: tuple[int, int] | None = None,
+    speech: dict | None = None,
 ) -> tuple[Path, LecturePlan]:
     """Run Manim once for the whole lecture; return the silent movie and the filled plan.
 
@@ -355,6 +356,7 @@ def _run_manim(
         burn_captions=burn_captions,
         plain_manim=plain_manim,
         window=window,
+        speech=speech or {},
     )
     # Every beat starts on a keyframe: clips and parts are cut by remuxing (a part's
     # encoder counts its frames from the part's first beat).
@@ -447,18 +449,36 @@ def render(
         if jobs > 1 or options.scheduler:
             # Beats in parts, each in its own process, joined by remuxing (parallel.py).
             outcome = render_in_parts(
-                name, trace, timed, options, jobs, why, burn, video_dir, on_beat
+                name,
+                trace,
+                timed,
+                options,
+                jobs,
+                why,
+                burn,
+                video_dir,
+                on_beat,
+                speech=narration.timing,
             )
             movie, plan, split = outcome.movie, outcome.plan, outcome.report
         else:
-            movie, plan = _run_manim(trace, timed, options, media_dir, on_beat, burn, video_dir)
+            movie, plan = _run_manim(
+                trace,
+                timed,
+                options,
+                media_dir,
+                on_beat,
+                burn,
+                video_dir,
+                speech=narration.timing,
+            )
         still_frames = plan.still_frames
         t_manim = time.perf_counter()
         video = tmp / f"{name}.{options.format}"
         silent = info = video_info(movie)
         if narration.clips and options.format != "gif":
             track = mix_track(
-                [(starts[beat_id], clip) for beat_id, clip in narration.clips.items()],
+                narration.placed_clips(starts),
                 silent["duration"],
                 path=tmp / ".narration.wav",
             )
@@ -528,6 +548,10 @@ def render(
                 for tb in timed
             ],
             "layout": plan.layout,
+            # Per sentence: when it is spoken, the part it starts and when that part
+            # plays (seconds in the video), so the lock can be checked without watching.
+            "sync": plan.sync,
+            "travels": plan.travels,
             "narration": narration.describe(),
             "parallel": split or {"jobs": 1, "why": why},
             "timings": timings,

@@ -45,6 +45,23 @@ BEAT_SECONDS: dict[str, float] = {
     "overview": 10.0,
 }
 
+# The visual parts of each kind of beat that a sentence or a marked word can start
+# (``[[name]]`` in the script, docs/narration.md). Scenes name their parts with these
+# and nothing else; the timeline decides when each plays.
+BEAT_PARTS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "network", "task"),
+    "overview": ("network", "curve", "fit"),
+    "forward_unit": ("sum", "term1", "term2", "term3", "bias", "z", "a", "plot", "neuron"),
+    "forward_layer": ("rule", "strip", "neurons"),
+    "loss": ("outputs", "table", "formula"),
+    "backward_unit": ("error", "slope", "tangent", "delta", "label"),
+    "backward_layer": ("rule", "strip"),
+    "gradients": ("gradients", "table", "note"),
+    "update": ("rule", "table", "edges", "note"),
+    "update_ranking": ("title", "bars", "note"),
+    "summary": ("curve", "note"),
+}
+
 
 @dataclass(frozen=True)
 class Beat:
@@ -83,6 +100,19 @@ def focus_units(a: np.ndarray, count: int) -> list[int]:
     """The most active units of a layer (largest |a| on the first sample), in index order."""
     order = np.argsort(-np.abs(a[0]), kind="stable")[:count]
     return sorted(int(j) for j in order)
+
+
+SHOWN_TERMS = 3  # terms of a weighted sum a formula writes out (the largest |w·a|)
+
+
+def largest_terms(weights: np.ndarray, inputs: np.ndarray, count: int) -> list[int]:
+    """The terms of a weighted sum that matter most (largest |w·a|), in input order.
+
+    A formula with 64 terms shows these, not the first few: in the digits lecture the
+    first pixels are all 0 · w. The screen and the narration both read this choice.
+    """
+    order = np.argsort(-np.abs(np.asarray(weights) * np.asarray(inputs)), kind="stable")
+    return sorted(int(k) for k in order[:count])
 
 
 def shown_units(trace: Trace, step: int, layer: int, options: RenderOptions) -> list[int]:

@@ -16,6 +16,7 @@ from manim import (
     FadeIn,
     FadeOut,
     GrowFromCenter,
+    ShowPassingFlash,
     VGroup,
     Write,
 )
@@ -75,6 +76,17 @@ class BackwardBeats(BeatScene):
         text.next_to(circle, [0, -1, 0], buff=0.05)
         return text
 
+    def pulses_back(self, edges: VGroup) -> list:
+        """The next layer's deltas running back along the edges, right to left (the
+        engine's order), into the unit whose delta is being worked out."""
+        return [
+            ShowPassingFlash(
+                edge.copy().reverse_points().set_stroke(self.theme.gradient, width=8),
+                time_width=0.5,
+            )
+            for edge in edges
+        ]
+
     def beat_backward_unit(self, beat: Beat) -> None:
         step = self.step_of(beat)
         t = self.theme
@@ -108,9 +120,9 @@ class BackwardBeats(BeatScene):
                         F.num(a, self.digits) + F.lit("-") + F.num(y, self.digits), step
                     )
                 )
-                eq1 = grad_a + F.lit("=") + rhs + F.lit("=") + F.num(dL_da, self.digits)
+                eq1 = grad_a + F.lit("=") + rhs + F.lit("=") + F.number(dL_da, self.digits)
             else:
-                eq1 = grad_a + F.lit("=") + F.num(dL_da, self.digits)
+                eq1 = grad_a + F.lit("=") + F.number(dL_da, self.digits)
             why = "how the loss changes with this output"
         else:
             nxt = step.layers[i + 1]
@@ -138,7 +150,7 @@ class BackwardBeats(BeatScene):
                 + F.Expr(" \\ &= ", r" \\ &= ")
                 + F.join(terms_num, "+")
                 + F.lit("=")
-                + F.num(dL_da, self.digits)
+                + F.number(dL_da, self.digits)
             )
             why = "the deltas of the next layer, sent back along this neuron's edges"
         symbol = F.activation_symbol(act)
@@ -152,7 +164,7 @@ class BackwardBeats(BeatScene):
         eq2 = F.call(deriv_name, F.sub("z", me)) + F.lit("=")
         if form is not None:
             eq2 = eq2 + form + F.lit("=")
-        eq2 = eq2 + F.num(deriv, self.digits)
+        eq2 = eq2 + F.number(deriv, self.digits)
         fused = self.fused_output(i)
         if fused:
             y = float(step.y[0, j])
@@ -163,7 +175,7 @@ class BackwardBeats(BeatScene):
                 + F.lit("=")
                 + self.per_sample(F.num(a, self.digits) + F.lit("-") + F.num(y, self.digits), step)
                 + F.lit("=")
-                + F.num(delta, self.digits)
+                + F.number(delta, self.digits)
             )
         else:
             eq3 = (
@@ -177,7 +189,7 @@ class BackwardBeats(BeatScene):
                 + F.sym("dot")
                 + F.num(deriv, self.digits)
                 + F.lit("=")
-                + F.num(delta, self.digits)
+                + F.number(delta, self.digits)
             )
         m1 = self.math(eq1)
         # Wrapped, not one long line each: a line wider than the panel would make the
@@ -205,16 +217,19 @@ class BackwardBeats(BeatScene):
         parts = [
             ([*intro, *header], 0.6),
             ([Create(edges)] if len(edges) else None, 0.6),
-            ([Write(m1), FadeIn(c1)], 1.4),
-            (Write(m2), 1.0),
+            ([Write(m1), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
+            (Write(m2), 1.0, "slope"),
         ]
         if plot is not None:
             tangent = plot.tangent(z, a, deriv)
             dot = plot.point(z, a)
-            parts += [([FadeIn(plot), GrowFromCenter(dot)], 0.6), (Create(tangent), 0.6)]
+            parts += [
+                ([FadeIn(plot), GrowFromCenter(dot)], 0.6),
+                (Create(tangent), 0.6, "tangent"),
+            ]
         parts += [
-            ([FadeIn(chain), Write(m3)], 1.4),
-            (FadeIn(label), 0.5),
+            ([FadeIn(chain), Write(m3)], 1.4, "delta"),
+            (self.fly_from(label, m3.get_right() - [label.width / 2, 0, 0]), 0.5, "label"),
             (None, 2.0),
             (
                 [FadeOut(panel), FadeOut(edges)]
@@ -352,9 +367,9 @@ class BackwardBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header], 0.6),
-                ([FadeIn(grad_view), FadeOut(old_edges)], 0.6),
-                ([FadeIn(labels), FadeIn(table)], 1.4),
-                (FadeIn(note), 0.5),
+                ([FadeIn(grad_view), FadeOut(old_edges)], 0.6, "gradients"),
+                ([FadeIn(labels), FadeIn(table)], 1.4, "table"),
+                (FadeIn(note), 0.5, "note"),
                 (None, 2.2),
                 ([FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)], 0.5),
             ]

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from manim import (
     DOWN,
+    DR,
     LEFT,
     RIGHT,
+    UL,
     Animation,
     FadeIn,
     FadeOut,
@@ -29,6 +31,7 @@ from manim import (
     Rectangle,
     Scene,
     SVGMobject,
+    TransformFromCopy,
     VGroup,
     VMobject,
     Wait,
@@ -37,9 +40,19 @@ from manim import (
 )
 from PIL import Image
 
+from backprop_anim.errors import UserError
+from backprop_anim.narration.speech import Speech
 from backprop_anim.options import RenderOptions
-from backprop_anim.storyboard import Beat
-from backprop_anim.timeline import TimedBeat, split_frames
+from backprop_anim.storyboard import BEAT_PARTS, Beat
+from backprop_anim.timeline import (
+    SPEECH_LEAD_SECONDS,
+    MarkError,
+    PartSpec,
+    TimedBeat,
+    bind_sentences,
+    place_parts,
+    split_frames,
+)
 from backprop_anim.trace.model import NetworkInfo, Step, Trace
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.network import NetworkDiagram, Region
@@ -86,6 +99,14 @@ class LecturePlan:
     # Draw with Manim's own rules only (no lighter fades, everything after the first
     # moving object redrawn): the reference that tests compare the fast path with.
     plain_manim: bool = False
+    # Beat id -> how its text is spoken (sentences and marks, seconds from the speech's
+    # start); the timeline starts each part on its words.
+    speech: dict[str, Speech] = field(default_factory=dict)
+    # One entry per sentence: when it is spoken, which part it starts, when that part
+    # plays (seconds in the video); render.json's "sync".
+    sync: list[dict] = field(default_factory=list)
+    # Numbers that travel (BeatScene.fly_from): from and to (pixels), part, when.
+    travels: list[dict] = field(default_factory=list)
     # A part of a lecture rendered in parts (backprop_anim.parallel): only the beats
     # [first, stop) are drawn; the earlier ones are built and played without drawing,
     # so that the stage holds exactly what it holds in a whole render.
@@ -137,19 +158,102 @@ class BeatScene(Scene):
     # --- timing -------------------------------------------------------------------
     def run(
         self,
-        parts: Sequence[tuple[Sequence[Animation] | Animation | None, float]],
+        parts: Sequence[
+            tuple[Sequence[Animation] | Animation | None, float]
+            | tuple[Sequence[Animation] | Animation | None, float, str]
+        ],
         *,
         share: float = 1.0,
     ) -> None:
-        """Play ``parts`` (animations, or None for a pause, with relative weights).
+        """Play ``parts``: (animations or None for a hold, weight[, part name]).
 
-        The parts share ``share`` of the beat's remaining frames by weight, so a beat
-        stretches with its narration and the pace without any run time in scene code.
+        A named part (a name of ``storyboard.BEAT_PARTS`` for this kind of beat) starts
+        when the sentence or marked word that speaks it starts (``timeline.place_parts``);
+        the others follow at their natural length (weight x the pace's unit), holds take
+        the slack. No scene code holds a run time or computes when it plays.
         """
-        budget = max(len(parts), round(self._frames_left * share))
-        budget = min(budget, max(self._frames_left, len(parts)))
-        for (anims, _), n in zip(parts, split_frames(budget, [w for _, w in parts]), strict=True):
-            self._play_frames(anims, n)
+        beat = self.current.beat if self.current is not None else None
+        speech = self.plan.speech.get(beat.id) if beat is not None else None
+        if (
+            beat is None
+            or beat.kind not in BEAT_PARTS  # a comparison's beats: shared by weight
+            or self._frames_left != self.current.frames
+            or share != 1.0
+        ):
+            # A second run in one beat: share what is left by weight, as before.
+            budget = max(len(parts), round(self._frames_left * share))
+            budget = min(budget, max(self._frames_left, len(parts)))
+            weights = [p[1] for p in parts]
+            for part, n in zip(parts, split_frames(budget, weights), strict=True):
+                self._play_frames(part[0], n)
+            return
+        names = [p[2] if len(p) > 2 else None for p in parts]
+        allowed = BEAT_PARTS.get(beat.kind, ())
+        unknown = [n for n in names if n is not None and n not in allowed]
+        assert not unknown, f"{beat.kind}: parts {unknown} are not in BEAT_PARTS"
+        specs = [
+            PartSpec(
+                name,
+                float(p[1]),
+                hold=p[0] is None or (isinstance(p[0], Sequence) and not p[0]),
+            )
+            for p, name in zip(parts, names, strict=True)
+        ]
+        sentences = list(speech.sentences) if speech is not None else []
+        lead = SPEECH_LEAD_SECONDS if sentences else 0.0
+        try:
+            cues, bound = bind_sentences(sentences, names, absent=allowed)
+        except MarkError as exc:
+            raise UserError(
+                f"script: beat {beat.id}: mark [[{exc}]] names no part of this beat "
+                f"(its parts: {', '.join(n for n in names if n) or 'none'})"
+            ) from None
+        cues = {k: lead + t for k, t in cues.items()}
+        fps = self.plan.fps
+        unit = beat.seconds / self.plan.options.pace / max(1e-9, sum(s.weight for s in specs))
+        placed = place_parts(specs, self._frames_left, fps, unit, cues)
+        begin = self.current.start_frame
+        for part, name, where in zip(parts, names, placed, strict=True):
+            anims = part[0] if isinstance(part[0], Sequence) else [part[0]]
+            for anim in anims:
+                if hasattr(anim, "travel"):
+                    first = begin + where.start
+                    self.plan.travels.append(
+                        {
+                            "beat": beat.id,
+                            "part": name,
+                            "start": round(first / fps, 4),
+                            "end": round((first + where.frames) / fps, 4),
+                            "last_frame": first + where.frames - 1,
+                            **anim.travel,
+                        }
+                    )
+            self._play_frames(None, where.wait)
+            self._play_frames(part[0], where.frames)
+        for sentence, k in zip(sentences, bound, strict=True):
+            shown = None
+            if k is not None:
+                first = begin + placed[k].start
+                shown = [round(first / fps, 3), round((first + placed[k].frames) / fps, 3)]
+            start = begin / fps + lead
+            self.plan.sync.append(
+                {
+                    "beat": beat.id,
+                    "sentence": sentence.text,
+                    "spoken": [round(start + sentence.start, 3), round(start + sentence.end, 3)],
+                    "shown": shown,
+                    "part": names[k] if k is not None else None,
+                    "marks": [
+                        {
+                            "part": name,
+                            "spoken": round(start + at, 3),
+                            "shown": round((begin + placed[names.index(name)].start) / fps, 3),
+                        }
+                        for name, at in sentence.marks
+                        if name in names
+                    ],
+                }
+            )
 
     def _play_frames(self, anims, n: int) -> None:
         if n <= 0:
@@ -474,6 +578,25 @@ class BeatScene(Scene):
         anims.append(FadeIn(new))
         return anims
 
+    def fly_from(self, piece: Mobject, at: np.ndarray, like: Mobject | None = None) -> Animation:
+        """``piece`` arrives as a copy of itself that leaves ``at`` (an edge, a neuron)
+        and lands where ``piece`` stands: the number travels from where it lives, and
+        whatever shows it there stays. ``like``: start at that mobject's size.
+
+        The journey is recorded (render.json "travels": from, to, when) so that a test
+        can find the number in the frames."""
+        start = piece.copy()
+        if like is not None and like.height > 0:
+            start.scale_to_fit_height(min(like.height, piece.height))
+        start.move_to(at)
+        anim = TransformFromCopy(start, piece)
+        corners = [self._pixel(piece.get_corner(UL)), self._pixel(piece.get_corner(DR))]
+        anim.travel = {  # type: ignore[attr-defined]
+            "from": self._pixel(np.asarray(at)),
+            "to": [*corners[0], *corners[1]],
+        }
+        return anim
+
     def clear_panel(self, *mobs: Mobject | None) -> list[Animation]:
         return [FadeOut(m) for m in mobs if m is not None]
 
@@ -525,9 +648,9 @@ class BeatScene(Scene):
         self.run(
             [
                 (lead_in, lead_in_weight),
-                (Write(equation), 1.0),
-                ([FadeIn(strip), FadeIn(words)], 1.0),
-                *([(then, 1.0)] if then else []),
+                (Write(equation), 1.0, "rule"),
+                ([FadeIn(strip), FadeIn(words)], 1.0, "strip"),
+                *([(then, 1.0, "neurons")] if then else []),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),
             ]

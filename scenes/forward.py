@@ -4,62 +4,66 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
+    RIGHT,
+    Animation,
     Create,
     FadeIn,
     FadeOut,
-    GrowFromCenter,
+    Mobject,
+    ShowPassingFlash,
+    TransformFromCopy,
     VGroup,
     Write,
 )
 
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat
+from backprop_anim.storyboard import SHOWN_TERMS, Beat, largest_terms
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.panels import ActivationPlot
 
 from .base import PANEL_TOP, BeatScene, unit_label
 
-MAX_TERMS = 3  # terms of a weighted sum written out before "…"
+MAX_TERMS = SHOWN_TERMS  # terms of a weighted sum written out before "…"
 MAX_EDGE_LABELS = 6
+DIM = 0.2 / 0.9  # edge_raster draws at 0.9 opacity: the others at 0.2 at most
 
 
 class ForwardBeats(BeatScene):
-    def weighted_sum(self, beat: Beat, values: np.ndarray, result: float) -> F.Expr:
-        """z_j = Σ w a + b, written out with the step's numbers (the trace's, rounded once)."""
+    def weighted_sum(self, beat: Beat, values: np.ndarray, shown: list[int]) -> F.Expr:
+        """z_j = Σ w·a + b in symbols, over the ``shown`` terms (…: the others)."""
         step = self.step_of(beat)
         i, j = beat.layer, beat.unit
-        layer = step.layers[i]
         trace = self.plan.trace
         me = unit_label(trace, i + 1, j)
-        fan_in = layer.W.shape[1]
-        shown = list(range(min(fan_in, MAX_TERMS)))
         sym_terms = [
             F.sub("w", f"{me},{unit_label(trace, i, k)}")
             + F.sym("dot")
             + F.sub("a", unit_label(trace, i, k))
             for k in shown
         ]
-        num_terms = [
-            F.num(layer.W[j, k], self.digits) + F.sym("dot") + F.num(values[k], self.digits)
-            for k in shown
-        ]
-        if fan_in > MAX_TERMS:
+        if step.layers[i].W.shape[1] > len(shown):
             sym_terms.append(F.sym("dots"))
-            num_terms.append(F.sym("dots"))
         sym_terms.append(F.sub("b", me))
-        num_terms.append(F.num(layer.b[j], self.digits))
-        z = F.sub("z", me)
-        return (
-            z
-            + F.Expr(" &= ", " &= ")
-            + F.join(sym_terms, "+")
-            + F.Expr(" \\ &= ", r" \\ &= ")
-            + F.join(num_terms, "+")
-            + F.lit("=")
-            + F.num(result, self.digits)
-        )
+        return F.sub("z", me) + F.lit("=") + F.join(sym_terms, "+")
+
+    def number_row(self, pieces: list[F.Expr]) -> VGroup:
+        """A formula line as separate pieces (numbers and operators), so that each number
+        can arrive on its own: a copy flies in from where the number lives."""
+        mobs = [self.math(p) for p in pieces]
+        row = VGroup(*mobs).arrange(RIGHT, buff=0.12)
+        for mob in mobs:  # one baseline: centre operators, bottom-align numbers
+            mob.set_y(row.get_y())
+        return row
 
     def beat_forward_unit(self, beat: Beat) -> None:
+        """One neuron's forward step, as the numbers travel.
+
+        Each shown weight leaves its edge and each input value leaves its neuron (a copy
+        moves; the original stays) to land as a term of z = Σ w·a + b, as the narration
+        reads that term; a pulse runs along the edges into the neuron as it "adds up";
+        the sum moves into the neuron; σ(z) lands on the activation plot and the value a
+        flies into the neuron. Each part is named, and starts on the words that say it.
+        """
         step = self.step_of(beat)
         t = self.theme
         trace = self.plan.trace
@@ -77,15 +81,47 @@ class ForwardBeats(BeatScene):
         d = self.diagram
         assert d is not None
         sources = d.drawn[i]
-        edges = VGroup(*[d.edge(i, j, s, t.highlight, 4) for s in sources])
+        fan_in = layer.W.shape[1]
+        shown = largest_terms(layer.W[j], prev, MAX_TERMS)
+        # In a large net the edges of this neuron stand out of a tangle: every other edge
+        # is dimmed to under 20 % and these are drawn in the text colour, which no
+        # weight's sign colour (blue, orange) can be mistaken for.
+        wide = len(sources) > MAX_EDGE_LABELS
+        weights = [s.W for s in step.layers]
+        undimmed = d.edges_image
+        dimmed = (
+            d.edge_raster(weights, alpha_by_layer=dict.fromkeys(range(len(weights)), DIM))
+            if wide
+            else None
+        )
+        focus_colour = t.text if wide else t.highlight
+        edges = VGroup(*[d.edge(i, j, s, focus_colour, 3 if wide else 4) for s in sources])
         labels = VGroup()
+        label_at: dict[int, Mobject] = {}
         if len(sources) <= MAX_EDGE_LABELS:
             for s in sources:
                 text = self.text(fmt(layer.W[j, s], self.digits), font_size=20, color=t.highlight)
                 text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.04)
                 text.move_to(d.edge_point(i, j, s, 0.3))
                 labels.add(text)
-        eq_z = self.math(self.weighted_sum(beat, prev, z))
+                label_at[s] = text
+        eq_sym = self.math(self.weighted_sum(beat, prev, shown))
+        # The numbers' line: = w·a + w·a (+ …) + b = z, each piece its own mobject.
+        pieces: list[F.Expr] = [F.lit("=")]
+        term_slots: list[tuple[int, int, int]] = []  # (source, weight piece, input piece)
+        for n, k in enumerate(shown):
+            if n:
+                pieces.append(F.lit("+"))
+            term_slots.append((k, len(pieces), len(pieces) + 2))
+            pieces += [F.num(layer.W[j, k], self.digits), F.sym("dot"), F.num(prev[k], self.digits)]
+        if fan_in > len(shown):
+            pieces += [F.lit("+"), F.sym("dots")]
+        pieces.append(F.lit("+"))
+        bias_slot = len(pieces)
+        pieces += [F.num(layer.b[j], self.digits), F.lit("=")]
+        z_slot = len(pieces)
+        pieces.append(F.number(z, self.digits))
+        row = self.number_row(pieces)
         symbol = F.activation_symbol(act)
         if act == "softmax":
             eq_a = self.math(
@@ -96,7 +132,7 @@ class ForwardBeats(BeatScene):
                     F.sym("sum") + F.sup(F.var("e"), F.sub("z", "k")),
                 )
                 + F.lit("=")
-                + F.num(a, self.digits)
+                + F.number(a, self.digits)
             )
         else:
             eq_a = self.math(
@@ -104,17 +140,27 @@ class ForwardBeats(BeatScene):
                 + F.lit("=")
                 + F.call(symbol, F.sub("z", me))
                 + F.lit("=")
-                + F.call(symbol, F.num(z, self.digits))
+                + F.call(symbol, F.number(z, self.digits))
                 + F.lit("=")
-                + F.num(a, self.digits)
+                + F.number(a, self.digits)
             )
-        note = None
+        notes = []
+        if fan_in > len(shown):
+            notes.append(
+                self.text(
+                    f"the {len(shown)} largest of {fan_in} terms (by |w·a|); … the others",
+                    font_size=20,
+                    color=t.muted,
+                )
+            )
         if len(step.samples) > 1:
-            note = self.text(
-                f"first sample of a batch of {len(step.samples)}", font_size=20, color=t.muted
+            notes.append(
+                self.text(
+                    f"first sample of a batch of {len(step.samples)}", font_size=20, color=t.muted
+                )
             )
-        items = [eq_z, eq_a]
-        plot = dot = None
+        items: list[Mobject] = [eq_sym, row, eq_a]
+        plot = dot = point_label = None
         if act != "softmax":
             slope = float(trace.config["network"]["layers"][i].get("slope", 0.01))
             plot = ActivationPlot(act, t, z_values=[z], slope=slope)
@@ -124,32 +170,72 @@ class ForwardBeats(BeatScene):
                 color=t.highlight,
             )
             items += [plot, point_label]
-        if note is not None:
-            items.append(note)
+        items += notes
         panel = self.column_stack(items, top=PANEL_TOP)
-        parts = [
+        if point_label is not None:
+            panel.remove(point_label)
+        neuron_at = d.positions[(i + 1, j)]
+
+        flying = self.fly_from
+        parts: list = [
             ([*intro, *header], 0.8),
-            ([Create(edges), FadeIn(labels)], 1.0),
-            (Write(eq_z), 1.4),
-            (Write(eq_a), 1.0),
+            (
+                [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
+                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else []),
+                1.0,
+                "sum",
+            ),
+            (ShowPassingFlash(edges.copy().set_stroke(t.highlight, width=8), time_width=0.5), 0.6),
         ]
+        for n, (k, w_at, a_at) in enumerate(term_slots):
+            anims: list[Animation] = []
+            if n:
+                anims.append(FadeIn(row[w_at - 1]))  # the "+" before the term
+            if (i, k) in d.positions and (i + 1, j) in d.positions:
+                label = label_at.get(k)
+                w_from = label.get_center() if label is not None else d.edge_point(i, j, k, 0.3)
+                anims.append(flying(row[w_at], w_from, label))
+                anims.append(flying(row[a_at], d.positions[(i, k)], d.value_labels.get((i, k))))
+            else:  # an input the diagram elides: the number appears where it is used
+                anims += [FadeIn(row[w_at]), FadeIn(row[a_at])]
+            anims.append(FadeIn(row[w_at + 1]))  # the dot
+            parts.append((anims, 0.7, f"term{n + 1}"))
+        last_term = term_slots[-1][2] if term_slots else 0
+        rest = [FadeIn(m) for m in row[last_term + 1 : bias_slot]]  # (+ …) +
+        parts.append(([*rest, flying(row[bias_slot], neuron_at)], 0.6, "bias"))
+        parts.append(([FadeIn(row[z_slot - 1]), Write(row[z_slot])], 0.6, "z"))
+        z_in_neuron = row[z_slot].copy().scale(0.8).move_to(neuron_at)
+        parts.append((TransformFromCopy(row[z_slot], z_in_neuron), 0.5))
+        parts.append((Write(eq_a), 1.0, "a"))
         if plot is not None:
             dot = plot.point(z, a)
-            panel.remove(point_label)
-            parts += [(FadeIn(plot), 0.5), ([GrowFromCenter(dot), FadeIn(point_label)], 0.5)]
-        if note is not None:
-            parts.append((FadeIn(note), 0.3))
+            parts += [
+                (FadeIn(plot), 0.5, "plot"),
+                ([flying(dot, eq_a.get_right()), FadeIn(point_label)], 0.5),
+            ]
+        if notes:
+            parts.append(([FadeIn(n) for n in notes], 0.3))
         lo, hi = self.activation_range(i, step)
+        fill = self.fill_neuron(i + 1, j, a, lo, hi)
+        new_value = d.value_labels[(i + 1, j)]
+        a_end = eq_a.get_right() - np.array([new_value.width / 2, 0, 0])
+        fill = [
+            flying(new_value, a_end) if isinstance(an, FadeIn) and an.mobject is new_value else an
+            for an in fill
+        ] + [FadeOut(z_in_neuron)]
         parts += [
-            (self.fill_neuron(i + 1, j, a, lo, hi), 0.7),
+            (fill, 0.7, "neuron"),
             (None, 2.0),
             (
                 [FadeOut(edges), FadeOut(labels), FadeOut(panel)]
-                + ([FadeOut(dot), FadeOut(point_label)] if dot else []),
+                + ([FadeOut(dimmed), FadeIn(undimmed)] if dimmed is not None else [])
+                + ([FadeOut(dot), FadeOut(point_label)] if dot is not None else []),
                 0.5,
             ),
         ]
         self.run(parts)
+        if dimmed is not None:
+            d.edges_image = undimmed
 
     def activation_range(self, i: int, step) -> tuple[float, float]:
         """The range neuron colours span for layer i: the activation's, or the layer's values."""

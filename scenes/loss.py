@@ -64,7 +64,7 @@ class LossBeats(BeatScene):
             + F.Expr(" \\ &= ", r" \\ &= ")
             + F.join(shares, "+")
             + F.lit("=")
-            + F.num(step.loss, self.digits)
+            + F.number(step.loss, self.digits)
         )
         note_text = "each output adds its own share of the loss"
         if batch > 1:
@@ -72,19 +72,36 @@ class LossBeats(BeatScene):
         note = self.text(note_text, font_size=22, color=t.muted)
         panel = self.column_stack([table, eq, note])
         out_col = len(info.unit_names)
+        # Each output's value leaves its neuron for the table; the error and the share
+        # are then worked out beside it.
+        table_in, later = [], []
+        for r, row in enumerate(table.rows):
+            for c, cell in enumerate(row):
+                k = order[r - 1] if r else None
+                if r and batch == 1 and c == 2 and self.diagram.is_drawn(out_col, k):
+                    where = self.diagram.positions[(out_col, k)]
+                    table_in.append(
+                        self.fly_from(cell, where, self.diagram.value_labels.get((out_col, k)))
+                    )
+                elif r and batch == 1 and c >= 3:
+                    later.append(cell)
+                else:
+                    table_in.append(FadeIn(cell))
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(table), 1.2),
-                (Write(eq), 1.4),
-                (FadeIn(note), 0.4),
                 (
                     [
                         self.diagram.neuron(out_col, k).animate.set_stroke(t.highlight, width=4)
                         for k in self.diagram.drawn[out_col]
                     ],
                     0.5,
+                    "outputs",
                 ),
+                (table_in, 1.2, "table"),
+                ([FadeIn(c) for c in later], 0.6),
+                (Write(eq), 1.4, "formula"),
+                (FadeIn(note), 0.4),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]

@@ -37,7 +37,7 @@ from manim import (
 )
 
 from backprop_anim import overview as ov
-from backprop_anim.numbers import fmt
+from backprop_anim.numbers import counted, fmt
 from backprop_anim.storyboard import Beat
 from backprop_anim.trace.model import Snapshot
 from backprop_anim.visual.network import NetworkDiagram, Region
@@ -82,7 +82,9 @@ class OverviewBeats(BeatScene):
         snaps = summary.snapshots
         leaving = self._clear_stage()
 
-        header = self.text(f"The whole training: {len(summary.loss)} steps", font_size=30)
+        header = self.text(
+            f"The whole training: {counted(len(summary.loss), 'step')}", font_size=30
+        )
         fit(header, 7.2)
         header.move_to([-7.0 + 0.2 + header.width / 2, HEADER_Y, 0])
         self.header = header
@@ -267,7 +269,7 @@ class OverviewBeats(BeatScene):
     def _readout(self, snap: Snapshot) -> Mobject:
         """Where the training is at this keyframe: steps done, loss on the data, accuracy."""
         total = len(self.plan.trace.summary.loss)
-        text = f"after {snap.step} of {total} steps · loss {fmt(snap.loss, self.digits)}"
+        text = f"after {snap.step} of {counted(total, 'step')} · loss {fmt(snap.loss, self.digits)}"
         if snap.accuracy is not None:
             text += f" · accuracy {fmt(100 * snap.accuracy, self.digits)}%"
         label = self.text(text, font_size=22)

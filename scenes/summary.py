@@ -42,10 +42,10 @@ class SummaryBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(before), 0.6),
+                (FadeIn(before), 0.6, "curve"),
                 (GrowArrow(arrow), 0.5),
                 (FadeIn(after), 0.6),
-                (FadeIn(verdict), 0.5),
+                (FadeIn(verdict), 0.5, "note"),
                 (None, 2.0),
                 (FadeOut(group), 0.4),
             ]

@@ -66,8 +66,8 @@ class TitleBeats(BeatScene):
         block.move_to([0, 0.2, 0])
         self.run(
             [
-                (FadeIn(title, shift=0.3 * DOWN), 1.0),
-                (FadeIn(rows), 1.0),
+                (FadeIn(title, shift=0.3 * DOWN), 1.0, "title"),
+                (FadeIn(rows), 1.0, "network"),
                 (None, 4.0),
                 (FadeOut(block), 0.6),
             ]

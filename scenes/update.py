@@ -124,10 +124,10 @@ class UpdateBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (Write(eq), 1.0),
-                (FadeIn(table), 1.2),
-                ([FadeIn(new_edges), FadeOut(old_edges)], 1.2),
-                (FadeIn(note), 0.4),
+                (Write(eq), 1.0, "rule"),
+                (FadeIn(table), 1.2, "table"),
+                ([FadeIn(new_edges), FadeOut(old_edges)], 1.2, "edges"),
+                (FadeIn(note), 0.4, "note"),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),
             ]
@@ -202,9 +202,9 @@ class UpdateBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(title), 0.4),
-                (FadeIn(bars, lag_ratio=0.15), 1.6),
-                (FadeIn(note), 0.4),
+                (FadeIn(title), 0.4, "title"),
+                (FadeIn(bars, lag_ratio=0.15), 1.6, "bars"),
+                (FadeIn(note), 0.4, "note"),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),
             ]

@@ -170,7 +170,7 @@ def damaged_traces(draw) -> Any:
     return draw(damaged(TRACES[name], TRACE_PATHS[name]))
 
 
-@fuzz(400)
+@fuzz(300)
 @given(doc=damaged_traces())
 def test_a_damaged_trace_loads_or_is_one_clean_error(doc):
     try:
@@ -259,7 +259,7 @@ def damaged_configs(draw) -> Any:
     return draw(damaged(base, paths(base)))
 
 
-@fuzz(300)
+@fuzz(250)
 @given(data=damaged_configs())
 def test_a_damaged_config_validates_or_is_one_located_error(data):
     try:
@@ -287,7 +287,7 @@ def damaged_yaml(draw) -> str:
     return text
 
 
-@fuzz(250)
+@fuzz(200)
 @given(text=damaged_yaml())
 def test_damaged_yaml_text_parses_or_is_one_located_error(text):
     try:
@@ -319,7 +319,7 @@ OVERRIDE_VALUES = st.sampled_from(
 ) | st.text(max_size=8)
 
 
-@fuzz(150)
+@fuzz(120)
 @given(
     sets=st.lists(st.tuples(OVERRIDE_PATHS, OVERRIDE_VALUES), min_size=1, max_size=3),
     dot=st.booleans(),

@@ -38,6 +38,7 @@ def script(**changes) -> dict:
 SCRIPT_CASES = [
     ("wrong version", script(version=2), "version: expected 1 (the script format"),
     ("version as text", script(version="1"), "version: expected 1"),
+    ("version as true", script(version=True), "version: expected 1"),
     ("other format", script(format="srt"), "not a backprop-anim script (format 'srt')"),
     (
         "empty text",

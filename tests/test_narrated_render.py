@@ -28,11 +28,13 @@ from backprop_anim import load_config, train
 from backprop_anim.cli import main
 from backprop_anim.narration import loudness, synthesis_count
 from backprop_anim.narration.audio import stream_end_seconds
+from backprop_anim.narration.speech import strip_marks
 from backprop_anim.narration.subtitles import MAX_LINE, MAX_LINES
 from backprop_anim.narration.voice import reading_seconds
 from backprop_anim.numbers import fmt
 from backprop_anim.options import RenderOptions
 from backprop_anim.render import render
+from backprop_anim.timeline import SPEECH_LEAD_SECONDS
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTBOOK = REPO / "configs" / "textbook-2-2-2.yaml"
@@ -117,8 +119,12 @@ def test_speech_fits_each_beat_and_the_beat_ends_in_silence(piper_twice):
     for beat in meta["beats"]:
         assert 0 < beat["speech"] <= beat["end"] - beat["start"]
         line = lines[beat["id"]]
-        assert line["start"] == pytest.approx(beat["start"], abs=1e-3)
-        assert line["end"] == pytest.approx(beat["start"] + beat["speech"], abs=1e-3)
+        # The speech starts a short lead-in after its beat (the header comes in first).
+        start = beat["start"] + SPEECH_LEAD_SECONDS
+        assert line["start"] == pytest.approx(start, abs=1e-3)
+        assert line["end"] == pytest.approx(start + beat["speech"], abs=1e-3)
+        lead = samples[round((beat["start"] + 0.05) * rate) : round((start - 0.05) * rate)]
+        assert np.sqrt(np.mean(lead**2)) < 0.005
         # The speech is really there, and has stopped by the end of its beat.
         speech = samples[round(line["start"] * rate) : round(line["end"] * rate)]
         assert np.sqrt(np.mean(speech**2)) > 0.02
@@ -149,8 +155,9 @@ def test_subtitles_parse_fit_the_video_and_say_the_script(piper_twice):
     for cue in cues:
         lines = cue.content.split("\n")
         assert len(lines) <= MAX_LINES and all(0 < len(x) <= MAX_LINE for x in lines)
-    assert _words(c.content for c in cues) == _words(line["text"] for line in script)
-    assert _words(c.text for c in captions) == _words(line["text"] for line in script)
+    said = _words(strip_marks(line["text"]) for line in script)  # marks are not said
+    assert _words(c.content for c in cues) == said
+    assert _words(c.text for c in captions) == said
 
 
 def test_spoken_numbers_are_the_trace_values_as_shown(piper_twice):
@@ -162,7 +169,7 @@ def test_spoken_numbers_are_the_trace_values_as_shown(piper_twice):
         "s0.summary": [step.loss_after, step.loss],
     }
     for line in _script(first.output_dir):
-        said = [n.replace("minus ", "-") for n in NUMBER.findall(line["text"])]
+        said = [n.replace("minus ", "-") for n in NUMBER.findall(strip_marks(line["text"]))]
         assert said == [fmt(v) for v in expected[line["beat"]]], line["text"]
     assert fmt(step.loss) == "0.2984"  # the textbook's 0.298371109, as on screen
 
@@ -229,7 +236,9 @@ def test_voice_none_without_the_voice_extra(tmp_path):
         frames = round((beat["end"] - beat["start"]) * FPS)
         assert frames >= math.ceil((seconds + 0.6) * FPS - 1e-9)
     cues = list(srt.parse((out / f"{NAME}.srt").read_text(encoding="utf-8")))
-    assert _words(c.content for c in cues) == _words(line["text"] for line in lines.values())
+    assert _words(c.content for c in cues) == _words(
+        strip_marks(line["text"]) for line in lines.values()
+    )
 
 
 def test_burned_captions_are_in_the_picture_and_no_subtitle_file(tmp_path):
@@ -301,6 +310,12 @@ def _config_with_override(tmp_path: Path, beat: str) -> Path:
         (["--script", "broken.json"], "broken.json:3: not valid JSON"),
         (["--script", "wrong.json"], "no beat 's0.los' in this lecture (did you mean 's0.loss'?)"),
         (["--script", "list.json"], "expected a script"),
+        (
+            ["--script", "mark.json"],
+            "mark.json: beat s0.loss: mark [[tabel]] before 'The' names no part of this beat; "
+            "its parts are: outputs, table, formula",
+        ),
+        (["--script", "open.json"], "open.json: beat s0.loss: a mark is not closed"),
     ],
 )
 def test_bad_narration_input_exits_2_and_writes_nothing(tmp_path, monkeypatch, args, message):
@@ -311,6 +326,10 @@ def test_bad_narration_input_exits_2_and_writes_nothing(tmp_path, monkeypatch, a
     Path("broken.json").write_text('{"lines": [\n  {"beat": "s0.loss",\n  "text" "x"}]}')
     Path("wrong.json").write_text(json.dumps({"lines": [{"beat": "s0.los", "text": "x"}]}))
     Path("list.json").write_text(json.dumps({"lines": "s0.loss"}))
+    line = {"beat": "s0.loss", "text": "Now [[tabel]]The loss."}
+    Path("mark.json").write_text(json.dumps({"lines": [line]}))
+    line = {"beat": "s0.loss", "text": "Now [[table The loss."}
+    Path("open.json").write_text(json.dumps({"lines": [line]}))
     result = CliRunner().invoke(main, ["render", str(TEXTBOOK), *args, "-o", "out"])
     assert result.exit_code == 2, result.output
     assert message in result.output

@@ -116,15 +116,15 @@ def test_every_number_in_the_textbook_script_is_a_rounded_trace_value(level):
     checked = 0
     for beat, line in zip(beats, lines, strict=True):
         allowed = {rounded(v) for v in _expected(trace, beat) if np.isfinite(v)}
-        for number in spoken_numbers(line.text):
-            assert number in allowed, f"{beat.id}: {number} is not a trace value: {line.text}"
+        for number in spoken_numbers(line.spoken):
+            assert number in allowed, f"{beat.id}: {number} is not a trace value: {line.spoken}"
             checked += 1
     assert checked > {"brief": 30, "standard": 60, "detailed": 100}[level]
 
 
 def test_output_delta_reads_like_the_textbook():
     trace = textbook()
-    lines = {line.beat_id: line.text for line in build_script(trace, all_beats(trace))}
+    lines = {line.beat_id: line.spoken for line in build_script(trace, all_beats(trace))}
     o1 = trace.step(0).layers[1]
     # The values of the classic walk-through, as the trace holds them.
     assert [rounded(v) for v in (o1.a[0, 0], o1.dL_da[0, 0], o1.act_derivative[0, 0])] == [
@@ -147,7 +147,8 @@ def test_output_delta_reads_like_the_textbook():
 def test_the_script_answers_the_students_questions():
     trace = textbook()
     detailed = {
-        line.beat_id: line.text for line in build_script(trace, all_beats(trace), level="detailed")
+        line.beat_id: line.spoken
+        for line in build_script(trace, all_beats(trace), level="detailed")
     }
     assert "Why the derivative?" in detailed["s0.backward.output.o1"]
     assert "sigma prime of z" in detailed["s0.backward.output.o1"]
@@ -156,7 +157,7 @@ def test_the_script_answers_the_students_questions():
     assert "learning rate is a choice" in detailed["s0.update.hidden"]
 
     relu = other("relu-softmax-momentum")
-    text = {line.beat_id: line.text for line in build_script(relu, all_beats(relu))}
+    text = {line.beat_id: line.spoken for line in build_script(relu, all_beats(relu))}
     assert "the ReLU of h2 was off" in text["s0.backward.hidden1.h2"]
     assert "their input, x2, is zero" in text["s0.gradients.hidden1"]
     assert "the unit they feed, h2 or h4, was off" in text["s0.gradients.hidden1"]
@@ -164,13 +165,13 @@ def test_the_script_answers_the_students_questions():
     assert "velocity" in text["s0.update.output"]
 
     frozen = other("adam-frozen-bce")
-    text = {line.beat_id: line.text for line in build_script(frozen, all_beats(frozen))}
+    text = {line.beat_id: line.spoken for line in build_script(frozen, all_beats(frozen))}
     assert "frozen" in text["s0.update.hidden1"]
     assert "m hat divided by the square root of v hat" in text["s0.update.output"]
     assert "the hidden1 layer is frozen" in text["s0.update.ranking"]
 
     reg = other("regression-scaled-random-layer")
-    text = {line.beat_id: line.text for line in build_script(reg, all_beats(reg))}
+    text = {line.beat_id: line.spoken for line in build_script(reg, all_beats(reg))}
     lo, hi = reg.data["scaling"]["range"]
     assert f"scaled into the range from {lo:g} to {hi:g}" in text["s0.loss"]
     not_chosen = [t for k, t in text.items() if k.startswith("s0.update.") and "chosen at" in t]
@@ -178,7 +179,7 @@ def test_the_script_answers_the_students_questions():
 
     bad = other("unreachable-targets")
     assert bad.warnings
-    text = {line.beat_id: line.text for line in build_script(bad, all_beats(bad))}
+    text = {line.beat_id: line.spoken for line in build_script(bad, all_beats(bad))}
     assert "can never reach them" in text["s0.loss"]
 
 
@@ -189,9 +190,9 @@ def test_formulas_are_spoken_in_words_and_numbers_come_from_the_step(name, level
     beats = all_beats(trace)
     lines = build_script(trace, beats, level=level)
     for beat, line in zip(beats, lines, strict=True):
-        assert line.text, beat.id
-        assert ALLOWED.match(line.text), f"{beat.id}: symbol in {line.text!r}"
-        assert not re.search(r"(^|\s)-|-(\s|$|\d)", line.text), f"{beat.id}: bare minus sign"
+        assert line.spoken, beat.id
+        assert ALLOWED.match(line.spoken), f"{beat.id}: symbol in {line.spoken!r}"
+        assert not re.search(r"(^|\s)-|-(\s|$|\d)", line.spoken), f"{beat.id}: bare minus sign"
         if beat.step is None:
             continue
         step = trace.step(beat.step)
@@ -205,15 +206,15 @@ def test_formulas_are_spoken_in_words_and_numbers_come_from_the_step(name, level
         if trace.data.get("scaling"):
             pool += trace.data["scaling"]["range"]
         values = {rounded(v) for arr in pool for v in np.ravel(np.asarray(arr, dtype=float))}
-        for number in spoken_numbers(line.text):
+        for number in spoken_numbers(line.spoken):
             if number != int(number) or number > 100:  # counts are small integers
-                assert number in values, f"{beat.id}: {number} not in the step: {line.text}"
+                assert number in values, f"{beat.id}: {number} not in the step: {line.spoken}"
 
 
 def test_large_layers_are_summarized_not_read_unit_by_unit():
     trace = other("large-layer")
     beats = all_beats(trace)
-    lines = {line.beat_id: line.text for line in build_script(trace, beats)}
+    lines = {line.beat_id: line.spoken for line in build_script(trace, beats)}
     layer = lines["s0.forward.hidden1"]
     assert "has 16 units, too many to show one by one" in layer
     focus = [b for b in beats if b.kind == "forward_unit" and b.layer == 0]
@@ -227,7 +228,7 @@ def test_levels_change_the_length():
     trace = textbook()
     beats = all_beats(trace)
     words = {
-        level: sum(len(line.text.split()) for line in build_script(trace, beats, level=level))
+        level: sum(len(line.spoken.split()) for line in build_script(trace, beats, level=level))
         for level in LEVELS
     }
     assert words["brief"] * 2 < words["standard"] < words["detailed"]
@@ -313,7 +314,7 @@ def test_notes_hold_the_words_the_formulas_and_the_stills(tmp_path):
     assert notes.startswith("# One step of backpropagation, number by number\n")
     assert "## Step 0: Backward pass" in notes
     assert "### Backward pass: the delta of o1" in notes
-    assert lines[7].text in notes
+    assert lines[7].spoken in notes
     assert r"= 0.7414 \cdot 0.1868 = 0.1385" in notes
     assert r"w_{\text{o1},\text{h1}}^+ = 0.4 - 0.5 \cdot 0.08217 = 0.3589" in notes
     assert "![Update of the output layer](stills/s0.update.output.png)" in notes

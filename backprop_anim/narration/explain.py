@@ -20,11 +20,12 @@ import numpy as np
 from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
-from ..storyboard import Beat
+from ..storyboard import SHOWN_TERMS, Beat, largest_terms
 from ..trace.model import LayerStep, Step, Trace
 from ..visual import formula as F
 from . import matrices, slope, thrown
 from .decay import decay_ranking, decay_update
+from .speech import MARK
 
 LEVELS = ("brief", "standard", "detailed")
 ALL = frozenset(LEVELS)
@@ -195,7 +196,9 @@ class Explainer:
         """Terms read as a sum: "a, plus b, minus c" (a term's own minus replaces the plus)."""
         out = terms[0] if terms else ""
         for term in terms[1:]:
-            out += f", {term}" if term.startswith("minus ") else f", plus {term}"
+            mark = MARK.match(term)  # a [[part]] mark stays in front of its sign
+            head, body = (mark.group(0), term[mark.end() :]) if mark else ("", term)
+            out += f", {head}{body}" if body.startswith("minus ") else f", plus {head}{body}"
         return out
 
     def batch_note(self, step: Step) -> str:
@@ -478,24 +481,40 @@ class Explainer:
                 if i > 0 and self.first_in_layer(beat)
                 else f"{u} does the same with its own weights"
             )
-            self.say(said, f"{same}: z is {self.n(z)}.", STANDARD)
+            self.say(said, f"[[sum]]{same}: [[z]]z is {self.n(z)}.", STANDARD)
         elif len(w) <= LIST_LIMIT:
-            terms = self.signed_sum([f"{self.n(w[k])} times {self.n(x[k])}" for k in range(len(w))])
+            # Each term the screen writes out is marked: its numbers fly into the
+            # formula as they are said ([[term1]] ... in the order shown).
+            rank = {k: n + 1 for n, k in enumerate(largest_terms(w, x, SHOWN_TERMS))}
+            terms = self.signed_sum(
+                [
+                    (f"[[term{rank[k]}]]" if k in rank else "")
+                    + f"{self.n(w[k])} times {self.n(x[k])}"
+                    for k in range(len(w))
+                ]
+            )
             self.say(
                 said,
-                f"{u} adds up its weighted inputs{note}: {terms}, plus its bias, "
-                f"{self.n(b)}. That makes z, the weighted sum, {self.n(z)}.",
+                f"[[sum]]{u} adds up its weighted inputs{note}: {terms}, plus its bias, "
+                f"[[bias]]{self.n(b)}. [[z]]That makes z, the weighted sum, {self.n(z)}.",
                 FULL,
             )
         else:
+            shown = largest_terms(w, x, SHOWN_TERMS)
+            self.say(said, f"[[sum]]{u} adds up its {len(w)} weighted inputs{note}.", FULL)
             self.say(
                 said,
-                f"{u} adds up its {len(w)} weighted inputs and its bias, {self.n(b)}{note}: "
-                f"z is {self.n(z)}.",
+                f"[[term1]]On screen are the {len(shown)} largest of its {len(w)} terms, "
+                f"weight times input; with the bias, [[bias]]{self.n(b)}, [[z]]z is "
+                f"{self.n(z)}.",
                 FULL,
             )
-        self.say(said, f"{u}: z is {self.n(z)}, and a, {act.spoken} of z, is {self.n(a)}.", BRIEF)
-        self.say(said, self._activation_sentence(i, z, a, short=short), FULL)
+        self.say(
+            said,
+            f"[[sum]]{u}: z is [[z]]{self.n(z)}, and a, {act.spoken} of z, is [[a]]{self.n(a)}.",
+            BRIEF,
+        )
+        self.say(said, "[[a]]" + self._activation_sentence(i, z, a, short=short), FULL)
         if act.name in ("sigmoid", "tanh"):
             low = "zero" if act.name == "sigmoid" else "minus one"
             self.say_once(
@@ -618,14 +637,18 @@ class Explainer:
         outs = [self.unit(last, k) for k in range(len(a))]
         said = Said("The loss")
         note = self.batch_note(step)
-        self.say(said, f"The loss, {self.loss.spoken}, is {self.n(step.loss)}.", BRIEF)
-        self.say(said, f"Now the loss: {self.loss.spoken}.", FULL)
+        self.say(
+            said,
+            f"[[outputs]]The loss, {self.loss.spoken}, [[formula]]is {self.n(step.loss)}.",
+            BRIEF,
+        )
+        self.say(said, f"[[outputs]]Now the loss: {self.loss.spoken}.", FULL)
         self.say(said, f"It is {LOSS_FORMULA_WORDS.get(self.loss.name, self.loss.spoken)}.", DETAIL)
         if self.loss.name == "cross_entropy":
             k = int(np.argmax(y))
             self.say(
                 said,
-                f"Only the target's output counts{note}: the network gives {outs[k]} "
+                f"[[table]]Only the target's output counts{note}: the network gives {outs[k]} "
                 f"{self.n(a[k])}, and minus the log of that is {self.n(terms[k])}.",
                 FULL,
             )
@@ -635,18 +658,19 @@ class Explainer:
                 f"{self.n(terms[k])}"
                 for k in range(len(a))
             )
-            self.say(said, f"The output {shares}{note}.", FULL)
+            self.say(said, f"[[table]]The output {shares}{note}.", FULL)
         else:
             k = int(np.argmax(terms))
             self.say(
                 said,
-                f"Each of the {len(a)} outputs adds its share{note}; the largest comes from "
-                f"{outs[k]}, which is {self.n(a[k])} where the target is {self.n(y[k])}.",
+                f"[[table]]Each of the {len(a)} outputs adds its share{note}; the largest "
+                f"comes from {outs[k]}, which is {self.n(a[k])} where the target is "
+                f"{self.n(y[k])}.",
                 FULL,
             )
         size = step.x.shape[0]
         where = f"averaged over the {size} samples" if size > 1 else "in total"
-        self.say(said, f"The loss, {where}, is {self.n(step.loss)}.", FULL)
+        self.say(said, f"[[formula]]The loss, {where}, is {self.n(step.loss)}.", FULL)
         self._regression_notes(said)
         shown = range(min(len(a), NOTES_LIMIT))
         said.formulas.append(
@@ -736,30 +760,39 @@ class Explainer:
         full = FULL
         if self.level == "standard" and not first:
             full = frozenset()
-            pair = f"For {u}, the output is {self.n(a)} and the target {self.n(y)}"
+            pair = f"[[error]]For {u}, the output is {self.n(a)} and the target {self.n(y)}"
             if fused:
-                said_short = f"{pair}, so its delta is their difference{per}: {self.n(delta)}."
+                said_short = (
+                    f"{pair}, so its delta is their difference{per}: [[delta]]{self.n(delta)}."
+                )
             elif act.name == "linear":
-                said_short = f"{pair}: the slope, and so the delta of {u}, is {self.n(delta)}."
+                said_short = (
+                    f"{pair}: the slope, and so the delta of {u}, is [[delta]]{self.n(delta)}."
+                )
             else:
                 said_short = (
                     f"{pair}: the slope is {self.n(dL_da)}, and times "
-                    f"{possessive(act.spoken)} derivative, {self.n(dadz)}, the delta of {u} "
-                    f"is {self.n(delta)}."
+                    f"{possessive(act.spoken)} derivative, [[slope]]{self.n(dadz)}, the delta "
+                    f"of {u} is [[delta]]{self.n(delta)}."
                 )
             self.say(said, said_short, STANDARD)
-        self.say(said, f"The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.", full)
+        self.say(
+            said,
+            f"[[error]]The output {u} is {self.n(a)}, but the target is {self.n(y)}{note}.",
+            full,
+        )
         if fused:
             self.say(
                 said,
                 f"For {self.loss.spoken} with {act.spoken} output, the chain rule simplifies: "
                 f"the delta of {u}, the slope of the loss with respect to its z, is just the "
-                f"output minus the target{per}: {self.n(delta)}.",
+                f"output minus the target{per}: [[delta]]{self.n(delta)}.",
                 full,
             )
             self.say(
                 said,
-                f"The delta of {u} is the output minus the target{per}: {self.n(delta)}.",
+                f"[[error]]The delta of {u} is the output minus the target{per}: "
+                f"[[delta]]{self.n(delta)}.",
                 BRIEF,
             )
             self.say(
@@ -777,22 +810,23 @@ class Explainer:
         if act.name == "linear":
             self.say(
                 said,
-                f"The output is linear, so its derivative is {self.n(dadz)}, and the delta of "
-                f"{u}, the slope with respect to z, is that same slope: {self.n(delta)}.",
+                f"[[slope]]The output is linear, so its derivative is {self.n(dadz)}, and the "
+                f"delta of {u}, the slope with respect to z, is that same slope: "
+                f"[[delta]]{self.n(delta)}.",
                 full,
             )
         else:
             self.say(
                 said,
-                "To get back to the weights, the chain rule multiplies this slope by "
-                f"{possessive(act.spoken)} derivative at z, which is {self.n(dadz)}: that's "
-                f"the delta of {u}, {self.n(delta)}.",
+                "[[slope]]To get back to the weights, the chain rule multiplies this slope by "
+                f"{possessive(act.spoken)} derivative at z, which is [[tangent]]"
+                f"{self.n(dadz)}: that's the delta of {u}, [[delta]]{self.n(delta)}.",
                 full,
             )
         self.say(
             said,
-            f"The delta of {u}: the slope {self.n(dL_da)} times the derivative "
-            f"{self.n(dadz)} gives {self.n(delta)}.",
+            f"[[error]]The delta of {u}: the slope {self.n(dL_da)} times the derivative "
+            f"[[slope]]{self.n(dadz)} gives [[delta]]{self.n(delta)}.",
             BRIEF,
         )
         self._why_derivative(said, i, dadz)
@@ -840,7 +874,8 @@ class Explainer:
             )
             self.say(
                 said,
-                f"{u} collects its blame the same way{through}: its slope is {self.n(dL_da)}.",
+                f"[[error]]{u} collects its blame the same way{through}: its slope is "
+                f"{self.n(dL_da)}.",
                 STANDARD,
             )
         elif count <= LIST_LIMIT:
@@ -852,22 +887,22 @@ class Explainer:
             self.say(
                 said,
                 f"{u} has no target of its own: it takes its share of the blame from every "
-                f"unit it feeds{note}. {parts[0].upper()}{parts[1:]}, gives the slope of the "
-                f"loss with respect to {u}, {self.n(dL_da)}.",
+                f"unit it feeds{note}. [[error]]{parts[0].upper()}{parts[1:]}, gives the slope "
+                f"of the loss with respect to {u}, {self.n(dL_da)}.",
                 FULL,
             )
         else:
             self.say(
                 said,
-                f"{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds up the "
-                f"deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
+                f"[[error]]{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds "
+                f"up the deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
                 f"that connects {u} to it.",
                 FULL,
             )
         if dadz == 0 and act.name == "relu":
             self.say(
                 said,
-                f"But the ReLU of {u} was off for this sample: its derivative is "
+                f"[[slope]]But the ReLU of {u} was off for this sample: its derivative is "
                 f"{self.n(dadz)}, so its delta is {self.n(delta)}, and none of the weights "
                 f"into {u} learn from this sample.",
                 FULL,
@@ -875,14 +910,14 @@ class Explainer:
         else:
             self.say(
                 said,
-                f"Times {possessive(act.spoken)} derivative at z, {self.n(dadz)}, it gives the "
-                f"delta of {u}: {self.n(delta)}.",
+                f"[[slope]]Times {possessive(act.spoken)} derivative at z, [[tangent]]"
+                f"{self.n(dadz)}, it gives the delta of {u}: [[delta]]{self.n(delta)}.",
                 FULL,
             )
         self.say(
             said,
-            f"{u}: the weighted deltas of the next layer add up to {self.n(dL_da)}; times "
-            f"{self.n(dadz)}, the delta of {u} is {self.n(delta)}.",
+            f"[[error]]{u}: the weighted deltas of the next layer add up to {self.n(dL_da)}; "
+            f"times [[slope]]{self.n(dadz)}, the delta of {u} is [[delta]]{self.n(delta)}.",
             BRIEF,
         )
         self.say_once(
@@ -941,7 +976,11 @@ class Explainer:
             off = int(np.count_nonzero(L.act_derivative[0] == 0))
             self.say(
                 said,
-                f"{off} of its units were off for this sample: their delta is zero.",
+                (
+                    "One of its units was off for this sample: its delta is zero."
+                    if off == 1
+                    else f"{off} of its units were off for this sample: their delta is zero."
+                ),
                 FULL,
             )
         said.formulas.append(

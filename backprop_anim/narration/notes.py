@@ -15,6 +15,7 @@ from pathlib import Path
 from ..numbers import fmt
 from ..trace.model import Trace, write_atomic
 from .script import ScriptLine
+from .speech import strip_marks
 
 SCENE_TITLES = {
     "title": "Introduction",
@@ -73,8 +74,8 @@ def notes_text(
         if still is not None:
             link = os.path.relpath(still, base) if base is not None else str(still)
             out += [f"![{heading}]({Path(link).as_posix()})", ""]
-        if line.text.strip():
-            out += [line.text.strip(), ""]
+        if strip_marks(line.text):
+            out += [strip_marks(line.text), ""]
         for formula in line.formulas:
             out += ["$$", formula, "$$", ""]
         out += [f"<sub>beat `{line.beat_id}`</sub>", ""]

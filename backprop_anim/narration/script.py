@@ -23,6 +23,7 @@ from ..options import SCENES, RenderOptions
 from ..storyboard import Beat, build_storyboard
 from ..trace.model import Trace, write_atomic
 from .explain import LEVELS, Explainer
+from .speech import strip_marks
 
 SCRIPT_FORMAT = "backprop-anim-script"
 SCRIPT_VERSION = 1
@@ -34,9 +35,14 @@ class ScriptLine:
     """What the narrator says during one beat; heading and formulas serve the notes."""
 
     beat_id: str
-    text: str
+    text: str  # with its [[part]] marks, as in script.json
     heading: str = ""
     formulas: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def spoken(self) -> str:
+        """The words as said and subtitled (marks removed)."""
+        return strip_marks(self.text)
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,8 @@ def load_script(
     entries = doc.get("lines") if isinstance(doc, dict) else doc
     if isinstance(doc, dict) and doc.get("format", SCRIPT_FORMAT) != SCRIPT_FORMAT:
         raise UserError(f"{path}: not a backprop-anim script (format {doc.get('format')!r})")
-    if isinstance(doc, dict) and doc.get("version", SCRIPT_VERSION) != SCRIPT_VERSION:
+    version = doc.get("version", SCRIPT_VERSION) if isinstance(doc, dict) else SCRIPT_VERSION
+    if type(version) is not int or version != SCRIPT_VERSION:
         raise UserError(
             f"{path}: version: expected {SCRIPT_VERSION} (the script format this backprop-anim "
             f"reads), got {doc.get('version')!r}; save a new script.json with a render"

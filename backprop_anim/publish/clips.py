@@ -16,14 +16,14 @@ from pathlib import Path
 
 from ..narration import mix_track, mux_audio
 from ..narration.audio import ClipLike
-from ..timeline import TimedBeat
+from ..timeline import SPEECH_LEAD_SECONDS, TimedBeat
 from .remux import cut
 
-# The voice starts this long after the clip does. AAC encoded from the very first sample
-# overshoots on a sudden onset (decoded peaks of 1.37 where the track peaks at 0.89, a
-# click on playback); 50 ms of lead keeps the decoded peak at the limiter's ceiling, and
-# is well inside the breath that every beat has after its speech (timeline.BREATH_SECONDS).
-CLIP_AUDIO_LEAD = 0.05
+# The voice starts this long after the clip does: where it starts in the lecture
+# (timeline.SPEECH_LEAD_SECONDS), since the beat's parts are placed on its words. AAC
+# encoded from the very first sample also overshoots on a sudden onset (decoded peaks of
+# 1.37 where the track peaks at 0.89, a click on playback); the lead avoids that too.
+CLIP_AUDIO_LEAD = SPEECH_LEAD_SECONDS
 
 
 def clip_name(index: int, beat_id: str, count: int, suffix: str) -> str:

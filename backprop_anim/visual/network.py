@@ -125,6 +125,11 @@ def _paint_strokes(strokes: list[_Stroke], w_px: int, h_px: int, line_px: float)
     return np.ndarray((h_px, w_px, 4), dtype=np.uint8, buffer=data).copy()
 
 
+# The smallest text height (Manim units) that stays readable at 720p: about 12 pixels for
+# a line of digits. A value that would be smaller inside its neuron is written beside it.
+LEGIBLE_HEIGHT = 0.135
+
+
 class NetworkDiagram(Group):
     """Columns of neurons, a raster of edges, unit names and layer captions."""
 
@@ -157,7 +162,20 @@ class NetworkDiagram(Group):
         most = max(len(d) + self._gaps(c) for c, d in enumerate(self.drawn))
         self.spacing = min(2.0, (region.height - 0.6) / max(most, 1))
         self.radius = float(np.clip(self.spacing * 0.3, 0.09, 0.5))
-        xs = np.linspace(region.left + 1.0, region.right - 1.0, n_cols)
+        # The first and last columns leave room for their names beside the circles
+        # (inputs "size", "rooms" must not be cut at the frame's edge).
+        inset = [1.0, 1.0]
+        if self.radius >= 0.2:
+            for side, c in ((0, 0), (1, n_cols - 1)):
+                widest = max(
+                    (
+                        Label(unit_names[c][u], font_size=self._font(0.85)).width
+                        for u in self.drawn[c]
+                    ),
+                    default=0.0,
+                )
+                inset[side] = max(1.0, 0.12 + widest + 0.08 + self.radius)
+        xs = np.linspace(region.left + inset[0], region.right - inset[1], n_cols)
         self.positions: dict[tuple[int, int], np.ndarray] = {}
         self.neurons: dict[tuple[int, int], Circle] = {}
         self.value_labels: dict[tuple[int, int], Mobject] = {}
@@ -361,11 +379,20 @@ class NetworkDiagram(Group):
         return self.radius >= 0.16
 
     def value_label(self, column: int, unit: int, value: float, color: str | None = None) -> Label:
-        """The value written inside a neuron (fits the circle)."""
+        """The value written inside a neuron (fits the circle), or beside it, on a
+        background box, where inside it would be too small to read at 720p."""
         label = Label(
             fmt(value, self.digits), font_size=self._font(1.0), color=color or self.theme.text
         )
         max_w = 1.75 * self.radius
         if label.width > max_w:
             label.scale_to_fit_width(max_w)
-        return label.move_to(self.positions[(column, unit)])
+        if label.height >= LEGIBLE_HEIGHT:
+            return label.move_to(self.positions[(column, unit)])
+        label.scale_to_fit_height(LEGIBLE_HEIGHT)
+        label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.02)
+        last = column == len(self.unit_names) - 1
+        # Inputs' names are on their left, outputs' on their right: the value goes to the
+        # other side; a hidden unit's goes to its right, over its outgoing edges.
+        side = LEFT if last else RIGHT
+        return label.next_to(self.neurons[(column, unit)], side, buff=0.04)

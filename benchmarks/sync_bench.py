@@ -1,0 +1,101 @@
+"""How tightly the picture follows the words: figures from render.json's "sync" list.
+
+Run: .venv/bin/python benchmarks/sync_bench.py [--configs textbook-2-2-2,xor]
+         [--levels brief,standard] [--voice piper] [--quality l]
+
+Renders each lecture of configs/ (or the ones named) at each level with the voice, and
+prints per render and over all of them: the worst and median |shown start - spoken
+start| over the sentences that start a part (and over marked words), how many parts
+start before their words (the goal is none), the longest silence inside a beat (the goal
+is at most 1.5 s), and the render time per second of video. Renders are made with
+``use_cache=False`` (the voice clips are cached; Manim runs every time). Goals from
+issue 11: worst <= 0.3 s, no part before its sentence, no silence > 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from backprop_anim.options import RenderOptions
+from backprop_anim.render import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def figures(meta: dict) -> dict:
+    """Offsets between shown and spoken starts, and the longest silence inside a beat."""
+    offsets: list[float] = []
+    early = 0
+    for entry in meta["sync"]:
+        pairs = [(m["shown"], m["spoken"]) for m in entry["marks"]]
+        if entry["shown"] is not None and not entry["marks"]:
+            pairs.append((entry["shown"][0], entry["spoken"][0]))
+        for shown, spoken in pairs:
+            offsets.append(shown - spoken)
+            early += shown < spoken - 1e-6
+    silence = 0.0
+    for beat in meta["beats"]:
+        spans = sorted(tuple(e["spoken"]) for e in meta["sync"] if e["beat"] == beat["id"])
+        if not spans:
+            continue
+        edges = [beat["start"], *(t for s in spans for t in s), beat["end"]]
+        gaps = [edges[k + 1] - edges[k] for k in range(0, len(edges), 2)]
+        silence = max(silence, *gaps)
+    return {"offsets": offsets, "early": early, "silence": silence}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--configs", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--levels", default="brief,standard")
+    parser.add_argument("--voice", default="piper")
+    parser.add_argument("--quality", default="l")
+    args = parser.parse_args()
+    names = [n for n in args.configs.split(",") if n] or sorted(
+        p.stem for p in (ROOT / "configs").glob("*.yaml")
+    )
+    print(f"load average {os.getloadavg()[0]:.2f} at the start")
+    every: list[float] = []
+    worst_silence, early_total = 0.0, 0
+    with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
+        for name in names:
+            for level in args.levels.split(","):
+                options = RenderOptions(voice=args.voice, quality=args.quality, use_cache=False)
+                t0 = time.perf_counter()
+                result = render(
+                    ROOT / "configs" / f"{name}.yaml",
+                    options,
+                    overrides=(f"narration.level={level}",),
+                    output_dir=Path(tmp) / f"{name}-{level}",
+                )
+                seconds = time.perf_counter() - t0
+                meta = json.loads((result.output_dir / "render.json").read_text())
+                f = figures(meta)
+                offsets = [abs(o) for o in f["offsets"]]
+                every += offsets
+                worst_silence = max(worst_silence, f["silence"])
+                early_total += f["early"]
+                print(
+                    f"{name:22s} {level:8s} sentences {len(meta['sync']):3d} | "
+                    f"|shown - spoken| worst {max(offsets, default=0):.3f} s, median "
+                    f"{statistics.median(offsets) if offsets else 0:.3f} s | early "
+                    f"{f['early']} | longest silence {f['silence']:.2f} s | render "
+                    f"{seconds:6.1f} s for {result.duration:6.1f} s of video "
+                    f"({seconds / result.duration:.2f} s per s)"
+                )
+    if every:
+        print(
+            f"all: worst {max(every):.3f} s, median {statistics.median(every):.3f} s over "
+            f"{len(every)} cues; parts before their words: {early_total}; longest silence "
+            f"inside a beat {worst_silence:.2f} s; load average {os.getloadavg()[0]:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
