@@ -23,7 +23,7 @@ from .engine.network import Network
 from .engine.trainer import SATURATION_MARGIN
 from .maths.activations import Activation, get_activation
 from .maths.losses import get_loss
-from .trace.model import Snapshot, Trace
+from .trace.model import Snapshot, Step, Trace
 
 KEYFRAMES = 7  # snapshots shown: enough to see the change, few enough to render fast
 GRID = 96  # heat-map cells per side by default (the scene asks for one per pixel)
@@ -211,6 +211,34 @@ def _snapshot_data(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     return X[idx], Y[idx]
 
 
+def loss_along_weight(
+    trace: Trace,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    where: tuple[int, int, int],
+    ws: np.ndarray,
+) -> np.ndarray:
+    """L(w): the loss on ``X, Y`` of the network ``weights, biases`` with the weight at
+    ``where`` = (layer, unit, input) set to each of ``ws``, every other parameter held.
+
+    The one function behind every picture of the loss along a weight: the overview's
+    (on the data, at a snapshot) and the backward pass's slope beat (on a step's batch,
+    at that step's parameters). It evaluates the engine's own forward pass on copies;
+    nothing is trained or changed.
+    """
+    layer, unit, source = where
+    loss = get_loss(trace.network.loss)
+    net = Network([w.copy() for w in weights], [b.copy() for b in biases], activations(trace))
+    out = np.empty(len(ws))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n, w in enumerate(ws):
+            net.W[layer][unit, source] = w
+            out[n] = loss.value(net.forward(X).activations[-1], Y)
+    return out
+
+
 def weight_loss(trace: Trace, snap: Snapshot, ws: np.ndarray, layer: int = 0) -> np.ndarray:
     """L(w): the loss on the data with weight ``(layer, 0, 0)`` set to each of ``ws``.
 
@@ -218,14 +246,37 @@ def weight_loss(trace: Trace, snap: Snapshot, ws: np.ndarray, layer: int = 0) ->
     weight is the snapshot's loss.
     """
     X, Y = _snapshot_data(trace)
-    loss = get_loss(trace.network.loss)
-    net = snapshot_network(trace, snap)
-    out = np.empty(len(ws))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k, w in enumerate(ws):
-            net.W[layer] = np.array([[w]])
-            out[k] = loss.value(net.forward(X).activations[-1], Y)
-    return out
+    return loss_along_weight(trace, snap.W, snap.b, X, Y, (layer, 0, 0), ws)
+
+
+def step_weight_loss(
+    trace: Trace, step: Step, layer: int, unit: int, source: int, ws: np.ndarray
+) -> np.ndarray:
+    """L(w) on ``step``'s batch, the weight ``(layer, unit, source)`` set to each of ``ws``
+    and the rest at this step's values (before the update): at the step's own weight it is
+    the step's loss, and its slope there is the step's traced gradient."""
+    return loss_along_weight(
+        trace,
+        [L.W for L in step.layers],
+        [L.b for L in step.layers],
+        step.x,
+        step.y,
+        (layer, unit, source),
+        ws,
+    )
+
+
+def step_weight_curve(
+    trace: Trace, step: Step, layer: int, unit: int, source: int, points: int = CURVE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The w axis and L(w) for the slope beat: centred on this step's weight, wide enough
+    that the update's step fits (three steps each side) and the curve's bend away from its
+    tangent shows (at least 1 each side)."""
+    L = step.layers[layer]
+    w = float(L.W[unit, source])
+    span = max(3.0 * abs(float(L.W_next[unit, source]) - w), 1.0)
+    ws = np.linspace(w - span, w + span, points)
+    return ws, step_weight_loss(trace, step, layer, unit, source, ws)
 
 
 def weight_slope(trace: Trace, snap: Snapshot, layer: int = 0) -> float:

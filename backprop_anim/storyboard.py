@@ -37,6 +37,8 @@ BEAT_SECONDS: dict[str, float] = {
     "matrix_forward": 7.0,
     "matrix_backward": 8.0,
     "batch": 7.0,
+    "weight_slope": 7.0,
+    "update_thrown": 5.0,
     "update": 5.0,
     "update_ranking": 4.0,
     "summary": 4.0,
@@ -136,6 +138,12 @@ def first_explained(trace: Trace, step: int, layer: int, options: RenderOptions)
     return shown[0] if shown else focus_units(trace.step(step).layers[layer].a, 1)[0]
 
 
+def gradients_thrown_away(step: Step) -> bool:
+    """Some layer's gradients were computed but not applied in this step (not the layer
+    chosen by ``update: random_layer``, or frozen): worth a beat that shows the waste."""
+    return any(not layer.updated for layer in step.layers)
+
+
 def batch_weight(step: Step) -> tuple[int, int, int]:
     """(layer, unit, input) of the weight the batch beat follows: in the output layer, the
     one whose samples disagree most (the widest spread of their own gradients)."""
@@ -217,6 +225,19 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
                             j,
                         )
                     )
+                    if i == n_layers - 1 and j == shown[0]:
+                        # Right after the first output unit's delta: the loss along one of
+                        # its weights, whose tangent's slope is that weight's gradient.
+                        beats.append(
+                            Beat(
+                                f"{p}.backward.{names[i]}.{units[i][j]}.slope",
+                                "backward",
+                                "weight_slope",
+                                k,
+                                i,
+                                j,
+                            )
+                        )
                 beats.append(Beat(f"{p}.gradients.{names[i]}", "backward", "gradients", k, i))
         if "matrix" in scenes:
             for i in range(n_layers - 1, -1, -1):
@@ -231,6 +252,8 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
             for i in range(n_layers):  # the engine updates layers in network order
                 beats.append(Beat(f"{p}.update.{names[i]}", "update", "update", k, i))
             beats.append(Beat(f"{p}.update.ranking", "update", "update_ranking", k))
+            if gradients_thrown_away(trace.step(k)):
+                beats.append(Beat(f"{p}.update.thrown", "update", "update_thrown", k))
         if "summary" in scenes:
             beats.append(Beat(f"{p}.summary", "summary", "summary", k))
     if closing:

@@ -37,7 +37,7 @@ class BatchBeats(BeatScene):
         rows, colors = [], []
         for s, g in enumerate(own):
             rows.append([f"sample {step.samples[s] + 1}", fmt(g, self.digits)])
-            colors.append([None, t.positive if g < 0 else t.negative])
+            colors.append([None, t.positive if g >= 0 else t.negative])  # as the cells below
         rows.append(["mean", fmt(layer.grad_W[j, k], self.digits)])
         colors.append([t.highlight, t.highlight])
         table = ValueTable(["", "own ∂L/∂w"], rows, t, font_size=18, colors=colors)
@@ -78,14 +78,16 @@ class BatchBeats(BeatScene):
         caption.next_to(heat, DOWN, buff=0.12, aligned_edge=LEFT)
         block = Group(heat, caption)
         legend = self.text(
-            "blue: this sample pushes w up · orange: down", font_size=16, color=t.muted
+            "blue: ∂L/∂w > 0, pulls w down · orange: < 0, pulls w up",
+            font_size=16,
+            color=t.muted,
         )
         top_row = VGroup(table, legend, rule).arrange(DOWN, buff=0.16, aligned_edge=LEFT)
         panel = self.column_stack([top_row, block], buff=0.3)
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(table, lag_ratio=0.1), 1.6),
+                ([FadeIn(table, lag_ratio=0.1), FadeIn(legend)], 1.6),
                 (FadeIn(rule), 0.6),
                 (FadeIn(block), 1.0),
                 (None, 2.4),

@@ -8,7 +8,9 @@ from .forward import ForwardBeats
 from .loss import LossBeats
 from .matrix import MatrixBeats
 from .overview import OverviewBeats
+from .slope import SlopeBeats
 from .summary import SummaryBeats
+from .thrown import ThrownBeats
 from .title import TitleBeats
 from .update import UpdateBeats
 
@@ -19,9 +21,11 @@ class Lecture(
     ForwardBeats,
     LossBeats,
     BackwardBeats,
+    SlopeBeats,
     MatrixBeats,
     BatchBeats,
     UpdateBeats,
+    ThrownBeats,
     SummaryBeats,
 ):
     """Title, overview, forward, loss, backward, matrix form, batch, update and summary, in

@@ -21,7 +21,7 @@ from backprop_anim.narration import (
 )
 from backprop_anim.numbers import rounded
 from backprop_anim.options import RenderOptions
-from backprop_anim.storyboard import batch_weight, build_storyboard
+from backprop_anim.storyboard import batch_weight, build_storyboard, gradient_input
 
 # Letters, digits, spaces and plain punctuation; a hyphen only inside a word.
 ALLOWED = re.compile(r"^[A-Za-z0-9 .,:;'()?!-]*$")
@@ -94,6 +94,16 @@ def _expected(trace, beat, digits=4) -> list[float]:
         own = L.grad_W_per_sample[:, lj, lk]
         signs = [int(np.sum(own < 0)), int(np.sum(own > 0))]
         return [*own, *signs, len(own), L.grad_W[lj, lk], L.W[lj, lk], L.W_next[lj, lk]]
+    if beat.kind == "weight_slope":
+        L = step.layers[i]
+        k = gradient_input(step, i, j)
+        a_prev = step.x if i == 0 else step.layers[i - 1].a
+        return [L.delta[0, j], a_prev[0, k], L.grad_W[j, k], L.W[j, k], L.W_next[j, k]]
+    if beat.kind == "update_thrown":
+        sizes = [L.grad_W.size for L in step.layers]
+        used = sum(L.grad_W.size for L in step.layers if L.updated)
+        tops = [L.grad_W.flat[np.argmax(np.abs(L.grad_W))] for L in step.layers]
+        return [len(step.layers), sum(sizes), used, *tops]
     raise AssertionError(beat.kind)
 
 

@@ -23,7 +23,7 @@ from ..numbers import spoken
 from ..storyboard import SHOWN_TERMS, Beat, largest_terms
 from ..trace.model import LayerStep, Step, Trace
 from ..visual import formula as F
-from . import matrices
+from . import matrices, slope, thrown
 from .decay import decay_ranking, decay_update
 from .speech import MARK
 
@@ -1251,6 +1251,12 @@ class Explainer:
 
     def _batch(self, beat: Beat) -> Said:
         return matrices.batch(self, beat)
+
+    def _weight_slope(self, beat: Beat) -> Said:
+        return slope.weight_slope(self, beat)
+
+    def _update_thrown(self, beat: Beat) -> Said:
+        return thrown.update_thrown(self, beat)
 
     def _not_updated(self, i: int, reason: str) -> str:
         layer = self.layer(i)
