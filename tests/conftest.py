@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import copy
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test stops with SIGINT, as Ctrl-C would.
+
+    A shell that starts a job in the background without job control (a CI runner, a
+    script's ``cmd &``) makes it ignore SIGINT, and an ignored signal stays ignored
+    across exec: the child would never see the test's Ctrl-C. Restore the default so
+    that Python installs its KeyboardInterrupt handler in the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 TEXTBOOK = REPO / "configs" / "textbook-2-2-2.yaml"
 
 # A tiny valid config as a dict; tests deep-copy it and change what they test.

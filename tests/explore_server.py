@@ -17,6 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from conftest import interruptible
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,7 @@ class ExploreServer:
             text=True,
             cwd=REPO,
             env=env,
+            preexec_fn=interruptible,
         )
         assert self.proc.stdout is not None
         self.warnings = ""

@@ -21,6 +21,7 @@ import av
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
+from conftest import interruptible
 from PIL import Image
 
 from backprop_anim.batch import load_batch
@@ -193,6 +194,7 @@ def test_ctrl_c_keeps_finished_variants_and_leaves_no_partial_files(tmp_path: Pa
         [sys.executable, "-m", "backprop_anim.cli", "batch", str(sweep), "-j", "1", "-o", str(out)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=interruptible,
     )
     try:
         # Interrupt once the first variant is done and the second is rendering.

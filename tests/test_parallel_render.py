@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import interruptible
 from manim import tempconfig
 
 from backprop_anim.options import RenderOptions
@@ -166,6 +167,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
         text=True,
         env=env,
         cwd=REPO,
+        preexec_fn=interruptible,
     )
 
 
