@@ -10,6 +10,7 @@ lecture's frames of that beat and its own sound, the title card's size.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import av
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from backprop_anim.cli import main
+from backprop_anim.narration.speech import strip_marks
 from backprop_anim.options import RenderOptions
 from backprop_anim.publish.clips import CLIP_AUDIO_LEAD
 from backprop_anim.publish.remux import keyframe_frames, read_chapters
@@ -113,6 +115,18 @@ def test_each_clip_is_its_beat_frame_for_frame_with_its_own_narration(published)
         )
 
 
+def test_the_page_shows_the_words_as_spoken_without_marks(published):
+    out, _ = published
+    page = (out / "index.html").read_text()
+    found = re.search(
+        r'<script type="application/json" id="lecture-data">(.*?)</script>', page, re.S
+    )
+    data = json.loads(found[1])
+    said = [strip_marks(line["text"]) for line in _script(out) if line["text"]]
+    assert [b["text"] for b in data["beats"] if b["text"]] == said
+    assert [s["text"] for s in data["sentences"]] and "[[" not in page
+
+
 def test_thumbnail_is_a_1280x720_title_card(published):
     out, _ = published
     card = Image.open(out / "thumbnail.png")
@@ -160,7 +174,9 @@ def test_slides_one_per_beat_with_its_clip_poster_and_notes(published):
 
     out, meta = published
     deck = Presentation(str(out / f"{NAME}.pptx"))
-    script = {line["beat"]: line["text"] for line in _script(out)}
+    # Speaker notes are the words as spoken: script.json's [[part]] marks are not read out.
+    script = {line["beat"]: strip_marks(line["text"]) for line in _script(out)}
+    assert any("[[" in line["text"] for line in _script(out))  # the marks are there to strip
     slides = list(deck.slides)
     assert len(slides) == len(meta["beats"])
     assert slides[0].shapes.title.text == "One step of backpropagation, number by number"
@@ -168,7 +184,7 @@ def test_slides_one_per_beat_with_its_clip_poster_and_notes(published):
         movies = [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.MEDIA]
         assert len(movies) == 1
         notes = slide.notes_slide.notes_text_frame.text
-        assert notes.startswith(script[beat["id"]]) and notes.strip()
+        assert notes.startswith(script[beat["id"]]) and notes.strip() and "[[" not in notes
         if slide is not slides[0]:
             assert slide.shapes.title.text == meta["beat_titles"][beat["id"]]
         # The embedded movie is the beat's clip, byte for byte; its poster is a picture.
@@ -415,7 +431,7 @@ def test_presenter_stops_at_each_beat_end_and_the_speaker_view_follows(published
     assert seen["end"]["beat"] == len(beats) - 1
     assert seen["home"]["time"] == pytest.approx(0, abs=frame)
     assert seen["blank"] and seen["unblank"]
-    script = {line["beat"]: line["text"] for line in _script(out)}
+    script = {line["beat"]: strip_marks(line["text"]) for line in _script(out)}
     speaker = seen["speaker"]
     assert speaker["text"] == script[beats[1]["id"]]
     assert speaker["title"] == meta["beat_titles"][beats[1]["id"]]

@@ -107,7 +107,7 @@ def write_publish_outputs(
         if options.slides:
             from .slides import BeatSlide, write_slides
 
-            texts = {line.beat_id: line.text for line in narration.lines}
+            texts = {line.beat_id: line.spoken for line in narration.lines}
             deck = [
                 BeatSlide(span.title, clip, frame, texts.get(span.id, ""))
                 for span, clip, frame in zip(spans, clips, frames, strict=True)
@@ -128,7 +128,7 @@ def write_publish_outputs(
             duration=timed[-1].end(fps),
             spans=spans,
             chapters=marks,
-            lines=[(line.beat_id, line.text) for line in narration.lines],
+            lines=[(line.beat_id, line.spoken) for line in narration.lines],
             speech=narration.speech,
             cues=narration.cues(starts) if options.captions != "burn" else [],
             stills=frames,
