@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .children import Children
 from .errors import UserError
 from .options import RenderOptions
 from .timeline import TimedBeat
@@ -416,9 +417,8 @@ class LocalParts:
     """``-j N``: every part in its own fresh process on this machine, all at once."""
 
     def __init__(self) -> None:
-        self._procs: list[subprocess.Popen] = []
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._children = Children()
+        self._stopping = self._children.stopping
 
     def describe(self, jobs: int) -> str:
         return f"{jobs} local processes"
@@ -462,26 +462,11 @@ class LocalParts:
         return [r if r is not None else {"status": "failed", "beat": None} for r in results]
 
     def _track(self, proc: subprocess.Popen) -> None:
-        with self._lock:
-            self._procs.append(proc)
-            if self._stopping.is_set():
-                proc.terminate()
+        self._children.track(proc)
 
     def stop(self) -> None:
         """Stop every part still running: SIGTERM, then SIGKILL after a grace period."""
-        self._stopping.set()
-        with self._lock:
-            procs = list(self._procs)
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self._children.stop(STOP_GRACE_SECONDS)
 
 
 # Part processes started by Dask tasks in this process (a LocalCluster runs its workers

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import queue
 import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..children import Children
 from .task import failed, run_isolated
 
 # Events on the runner's queue: ("phase", variant, (phase, done, total)) and
@@ -43,9 +43,8 @@ class LocalPool:
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
         self._executor: ThreadPoolExecutor | None = None
-        self._procs: set[subprocess.Popen] = set()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._children = Children()
+        self._stopping = self._children.stopping
 
     def describe(self) -> str:
         return f"{self.jobs} local process{'es' if self.jobs != 1 else ''}"
@@ -78,23 +77,10 @@ class LocalPool:
             events.put(("done", name, result))
 
     def _track(self, proc: subprocess.Popen) -> None:
-        with self._lock:
-            self._procs.add(proc)
-            if self._stopping.is_set():
-                proc.terminate()
+        self._children.track(proc)
 
     def stop(self) -> None:
-        self._stopping.set()
-        with self._lock:
-            procs = list(self._procs)
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        self._children.stop(10.0)
         self.close()
 
     def close(self) -> None:
