@@ -9,6 +9,9 @@ are timed, turns the same text into cues, ``script.json``, ``.srt`` and ``.vtt``
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,13 @@ from .narration import (
     write_srt,
     write_vtt,
 )
+from .narration.audio import insert_silence, read_wav, wav_seconds, write_wav
 from .narration.speech import Speech, check_marks, split_sentences, strip_marks
 from .narration.subtitles import Cue
 from .narration.voice import reading_timing
 from .options import RenderOptions
 from .storyboard import BEAT_PARTS, Beat
-from .timeline import SPEECH_LEAD_SECONDS
+from .timeline import SPEECH_LEAD_SECONDS, BeatParts, Pause, bind_sentences, part_pauses
 from .trace.model import Trace
 
 
@@ -47,6 +51,8 @@ class Narration:
     level: str = ""
     # Beat id -> its sentences and marks in time (seconds from the start of its speech).
     timing: dict[str, Speech] = field(default_factory=dict)
+    # Beat id -> the silences put into its speech so its words wait for its picture.
+    pauses: dict[str, list[Pause]] = field(default_factory=dict)
 
     def speech_start(self, starts: dict[str, float], beat_id: str) -> float:
         """When a beat's speech starts in the video: after the beat's short lead-in."""
@@ -97,6 +103,62 @@ class Narration:
             files.append(write_srt(cues, folder / f"{name}.srt"))
             files.append(write_vtt(cues, folder / f"{name}.vtt"))
         return files
+
+    def pause(self, beat_id: str, pauses: Sequence[Pause]) -> None:
+        """Make a beat's words wait for its picture: a silence before each pause's moment,
+        in the timing and in the clip (a new WAV beside the voice's, named by the pauses),
+        so that subtitles, script.json, the track and the beat's length all follow."""
+        if not pauses:
+            return
+        self.pauses[beat_id] = list(pauses)
+        pairs = [(p.at, p.seconds) for p in pauses]
+        self.timing[beat_id] = self.timing[beat_id].paused(pairs)
+        self.speech[beat_id] = self.speech.get(beat_id, 0.0) + sum(w for _, w in pairs)
+        clip = self.clips.get(beat_id)
+        if clip is None:
+            return
+        tag = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:12]
+        path = clip.path.with_name(f"{clip.path.stem}.paused-{tag}.wav")
+        if not path.is_file():
+            samples, rate = read_wav(clip.path)
+            write_wav(path, insert_silence(samples, rate, pairs), rate)
+        seconds = wav_seconds(path)
+        self.speech[beat_id] = seconds
+        self.clips[beat_id] = dataclasses.replace(
+            clip, path=path, seconds=seconds, speech=self.timing[beat_id]
+        )
+
+    def placed_pauses(self, starts: dict[str, float]) -> list[dict[str, Any]]:
+        """Each inserted silence in the video: its beat, when it starts, how long it is."""
+        out = []
+        for beat_id, pauses in self.pauses.items():
+            at = self.speech_start(starts, beat_id)
+            for n, p in enumerate(pauses):
+                before = sum(q.seconds for q in pauses[:n])
+                out.append(
+                    {
+                        "beat": beat_id,
+                        "at": round(at + p.at + before, 3),
+                        "seconds": round(p.seconds, 3),
+                    }
+                )
+        return out
+
+    def wait_for_parts(self, parts: dict[str, BeatParts], pace: float) -> dict[str, float]:
+        """Where a beat's parts need longer than its words leave them, the words wait
+        (:func:`timeline.part_pauses`); returns the seconds each beat needs for its parts."""
+        minimum: dict[str, float] = {}
+        for beat_id, built in parts.items():
+            timing = self.timing.get(beat_id)
+            sentences = list(timing.sentences) if timing is not None else []
+            if not sentences:
+                continue
+            names = [p.name for p in built.specs]
+            cues, _ = bind_sentences(sentences, names, absent=built.names)
+            pauses, needed = part_pauses(built.specs, built.unit, sentences, cues, pace=pace)
+            self.pause(beat_id, pauses)
+            minimum[beat_id] = needed
+        return minimum
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from .options import QUALITIES, RenderOptions
 from .parallel import choose_jobs, render_in_parts
 from .publish import write_publish_outputs
 from .storyboard import build_storyboard
-from .timeline import TimedBeat, schedule
+from .timeline import BeatParts, PartSpec, TimedBeat, schedule
 from .trace.model import Trace, load_trace, write_atomic
 from .visual.theme import THEMES
 
@@ -287,20 +288,24 @@ def run_scene(
     plain_manim: bool = False,
     sections: bool = False,
     preview: bool = False,
-) -> tuple[Path, Any]:
+    build_only: bool = False,
+) -> tuple[Path | None, Any]:
     """Run one Manim scene with ``options``' settings; return the movie and Manim's writer.
 
     The one place that runs Manim, for lectures, parts of lectures and comparisons:
     ``make_scene(kwargs)`` builds the scene with ``kwargs`` (the renderer to use: one
     encoder for the whole video, a camera that keeps the transformed edge image, no
     drawing while skipping; see visual/renderer.py), or with Manim's stock renderer
-    when ``plain_manim``.
+    when ``plain_manim``. ``build_only``: no movie is written (no path is returned).
     """
     from manim import tempconfig
 
     settings = manim_settings(
         options, media_dir, output_file, sections=sections, preview=preview, video_dir=video_dir
     )
+    if build_only:
+        settings["write_to_movie"] = False
+        settings["format"] = "png"
     with tempconfig(settings):
         if plain_manim:
             scene = make_scene({})
@@ -311,9 +316,12 @@ def run_scene(
                 file_writer_class=StreamingFileWriter, camera_class=CachingCamera
             )
             scene = make_scene({"renderer": renderer})
+        if build_only:
+            scene.construct()  # nothing is played, so there is no movie to finish
+            return None, scene.renderer.file_writer
         scene.render(preview=preview)
         writer = scene.renderer.file_writer
-        return Path(writer.movie_file_path), writer
+        return (None if build_only else Path(writer.movie_file_path)), writer
 
 
 def _run_manim(
@@ -384,6 +392,85 @@ def _run_manim(
     return movie, plan
 
 
+def measure_parts(
+    trace: Trace,
+    timed: list[TimedBeat],
+    options: RenderOptions,
+    media_dir: Path,
+    speech: dict,
+) -> dict[str, BeatParts]:
+    """Every beat's parts, learned by building the lecture's beats without playing them:
+    what the timeline needs before the beats are timed, so that the words can wait where
+    the picture needs longer (timeline.part_pauses). The formulas and labels it typesets
+    are kept (visual.panels), so the render that follows copies them."""
+    from scenes.base import LecturePlan
+    from scenes.lecture import Lecture
+
+    plan = LecturePlan(
+        trace=trace,
+        timed=timed,
+        options=options,
+        theme=THEMES[options.theme],
+        fps=options.frame_rate,
+        window=(len(timed), len(timed)),
+        speech=speech,
+        build_only=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="backprop-anim-measure-") as tmp:
+        run_scene(
+            lambda renderer: Lecture(plan, **renderer),
+            options,
+            media_dir,
+            "measure",
+            Path(tmp),
+            build_only=True,
+        )
+    return plan.parts
+
+
+def cached_parts(
+    trace: Trace, timed: list[TimedBeat], options: RenderOptions, speech: dict
+) -> dict[str, BeatParts]:
+    """:func:`measure_parts`, kept under a key of what decides the parts (the trace, the
+    options but the voice, the beats, the code), so that a re-render builds nothing."""
+    from . import __version__
+
+    shown = options.to_json()
+    for key in ("preview", "verbose", "extra", "use_cache", "jobs", "scheduler", "voice"):
+        shown.pop(key, None)
+    payload = {
+        "trace": hashlib.sha256(trace.dumps().encode()).hexdigest(),
+        "options": shown,
+        "beats": [tb.beat.id for tb in timed],
+        "versions": [__version__, code_fingerprint()],
+    }
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    path = cache_dir() / "parts" / f"{key[:32]}.json"
+    if options.use_cache and path.is_file():
+        try:
+            return {
+                beat: BeatParts(
+                    [PartSpec(*spec) for spec in doc["specs"]], doc["unit"], tuple(doc["names"])
+                )
+                for beat, doc in json.loads(path.read_text()).items()
+            }
+        except (ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)  # a damaged entry is measured again
+    media = cache_dir() / "manim" / trace.config["name"]
+    parts = measure_parts(trace, timed, options, media, speech)
+    doc = {
+        beat: {
+            "specs": [[p.name, p.weight, p.hold, p.travel] for p in built.specs],
+            "unit": built.unit,
+            "names": list(built.names),
+        }
+        for beat, built in parts.items()
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(doc))
+    return parts
+
+
 def render(
     source: str | Path | LoadedConfig | Trace,
     options: RenderOptions | None = None,
@@ -426,6 +513,13 @@ def render(
     narration = plan_narration(trace, beats, options)
     t_speech = time.perf_counter()
     timed = schedule(beats, narration.speech, options.pace, fps)
+    if narration.timing:
+        # Where a part needs longer than its words leave it, the words wait: the beats'
+        # parts are learned by building the lecture once without drawing it.
+        parts = cached_parts(trace, timed, options, narration.timing)
+        minimum = narration.wait_for_parts(parts, options.pace)
+        timed = schedule(beats, narration.speech, options.pace, fps, minimum)
+    t_parts = time.perf_counter()
     starts = {tb.beat.id: tb.start(fps) for tb in timed}
     cues = narration.cues(starts)
 
@@ -518,7 +612,8 @@ def render(
         timings = {
             "trace": round(t_trace - t0, 3),
             "speech": round(t_speech - t_trace, 3),
-            "manim": round(t_manim - t_speech, 3),
+            "parts": round(t_parts - t_speech, 3),
+            "manim": round(t_manim - t_parts, 3),
             "outputs": round(t_end - t_manim, 3),
             "total": round(t_end - t0, 3),
         }
@@ -552,6 +647,8 @@ def render(
             # plays (seconds in the video), so the lock can be checked without watching.
             "sync": plan.sync,
             "travels": plan.travels,
+            # Silences put into the speech where a part needed longer than its words.
+            "pauses": narration.placed_pauses(starts),
             "narration": narration.describe(),
             "parallel": split or {"jobs": 1, "why": why},
             "timings": timings,

@@ -38,25 +38,35 @@ class TimedBeat:
         return (self.start_frame + self.frames) / fps
 
 
-def beat_frames(natural: float, speech: float, pace: float, fps: int) -> int:
+def beat_frames(natural: float, speech: float, pace: float, fps: int, minimum: float = 0.0) -> int:
     """Whole frames for a beat: its natural length / pace, at least 1 s; narrated, from
-    lead + speech + breath to lead + speech + MAX_SILENCE_SECONDS / pace."""
+    lead + speech + breath to lead + speech + MAX_SILENCE_SECONDS / pace; and at least
+    ``minimum`` seconds (what its parts need after their words, see :func:`part_pauses`)."""
     seconds = max(natural / pace, MIN_BEAT_SECONDS)
     if speech > 0:
         # Narrated: the picture follows the words, so a short text makes a short beat;
         # at most MAX_SILENCE_SECONDS (at pace 1) of silence after the speech.
         spoken = SPEECH_LEAD_SECONDS + speech
         seconds = max(spoken + BREATH_SECONDS, min(seconds, spoken + MAX_SILENCE_SECONDS / pace))
+    seconds = max(seconds, minimum)
     return max(1, math.ceil(seconds * fps - 1e-9))
 
 
-def schedule(beats: list[Beat], speech: dict[str, float], pace: float, fps: int) -> list[TimedBeat]:
-    """Lay the beats end to end; ``speech`` maps beat id to its spoken length in seconds."""
+def schedule(
+    beats: list[Beat],
+    speech: dict[str, float],
+    pace: float,
+    fps: int,
+    minimum: dict[str, float] | None = None,
+) -> list[TimedBeat]:
+    """Lay the beats end to end; ``speech`` maps beat id to its spoken length in seconds,
+    ``minimum`` to the seconds its parts need (a beat waits for its picture)."""
     out: list[TimedBeat] = []
     frame = 0
+    minimum = minimum or {}
     for beat in beats:
         s = speech.get(beat.id, 0.0)
-        n = beat_frames(beat.seconds, s, pace, fps)
+        n = beat_frames(beat.seconds, s, pace, fps, minimum.get(beat.id, 0.0))
         out.append(TimedBeat(beat, frame, n, s))
         frame += n
     return out
@@ -92,22 +102,47 @@ def split_frames(total: int, weights: list[float]) -> list[int]:
 # A beat's speech starts SPEECH_LEAD_SECONDS after the beat (the header and the diagram
 # come in meanwhile). Its visual parts play one after the other; a part tied to a
 # sentence, or to a marked word, starts on the first frame at or after that moment
-# (never before); the parts between two such moments keep their natural length when
-# they fit and are shortened (to at most MIN_PART_SCALE of it) when they do not; the
-# picture holds where a sentence is longer than its parts. The last part (the beat's
-# exit) plays at the end of the beat.
+# (never before); the picture holds where a sentence is longer than its parts.
+#
+# Where the parts before a cue need longer than the words leave them, the beat waits:
+# :func:`part_pauses` (before rendering) puts a silence into the speech just before the
+# late words, so that every part gets at least its natural length, and a number that
+# travels at least TRAVEL_SECONDS (at pace 1); the beat ends when its last parts are done.
+# A silence is never made longer than MAX_SILENCE_SECONDS (with what silence is already
+# there); where even that is not enough, :func:`place_parts` shortens the parts (to at
+# most MIN_PART_SCALE of their length) and a part may start late. The lead-in (header,
+# diagram, before the first cue) always fits the lead. The last part (the beat's exit)
+# plays at the end of the beat.
 
 MIN_PART_SCALE = 0.4
+# A number that travels from where it lives into a formula takes at least this long at
+# pace 1: the eye needs about 0.2 s to find a moving copy and then follows it; with
+# Manim's smooth rate function the copy barely moves in the first and last fifth of the
+# move, so 0.7 s leaves about 0.4 s of visible flight across half the frame (3Blue1Brown's
+# number moves take about 1 s; the narrated lecture is denser).
+TRAVEL_SECONDS = 0.7
 
 
 @dataclass(frozen=True)
 class PartSpec:
     """What the timeline needs of a visual part: its name (None: not cue-able), its
-    natural weight, and whether it is a hold (nothing moves)."""
+    natural weight, whether it is a hold (nothing moves), and whether a number travels
+    in it (it then lasts at least TRAVEL_SECONDS at pace 1)."""
 
     name: str | None
     weight: float
     hold: bool = False
+    travel: bool = False
+
+
+@dataclass(frozen=True)
+class BeatParts:
+    """A beat's parts as built, the seconds per unit of weight at the lecture's pace, and
+    the part names of its kind (marks of parts it does not draw this time are skipped)."""
+
+    specs: list[PartSpec]
+    unit: float
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -117,6 +152,86 @@ class PlacedPart:
     wait: int
     frames: int
     start: int  # frame offset in the beat where the part itself starts
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A silence of ``seconds`` put into a beat's speech just before ``at`` (seconds from
+    the start of its speech, before any pause): the words there wait for their part."""
+
+    at: float
+    seconds: float
+
+
+def part_needs(parts: Sequence[PartSpec], unit: float, pace: float = 1.0) -> list[float]:
+    """Seconds each part takes at its natural length (weight x ``unit``), a travel at
+    least TRAVEL_SECONDS / pace; a hold nothing (it takes what is left)."""
+    return [
+        0.0 if p.hold else max(p.weight * unit, TRAVEL_SECONDS / pace if p.travel else 0.0)
+        for p in parts
+    ]
+
+
+def part_pauses(
+    parts: Sequence[PartSpec],
+    unit: float,
+    speech: Sequence[SpokenSentence],
+    cues: dict[int, float],
+    *,
+    pace: float = 1.0,
+    lead: float = SPEECH_LEAD_SECONDS,
+) -> tuple[list[Pause], float]:
+    """The silences a beat's speech needs so that each part has its time, and the
+    seconds the beat needs from its start to the end of its last part.
+
+    ``cues``: part index -> seconds into the speech (:func:`bind_sentences`). Walks the
+    parts as :func:`place_parts` does: where the parts before a cue are still playing
+    when its words come, the words wait (a :class:`Pause` just before them), up to
+    MAX_SILENCE_SECONDS / pace of silence counting the gap already there.
+    """
+    n = len(parts)
+    need = part_needs(parts, unit, pace)
+    heads = sorted(k for k in cues if 0 <= k < n and not parts[k].hold)
+    bounds = [*sorted({0, *heads}), n]
+    starts = [s.start for s in speech]
+    ends = [s.end for s in speech]
+    limit = MAX_SILENCE_SECONDS / pace
+    pauses: list[Pause] = []
+
+    def moved(at: float) -> float:
+        return lead + at + sum(p.seconds for p in pauses if p.at <= at + 1e-9)
+
+    t = 0.0
+    for s in range(len(bounds) - 1):
+        seg = range(bounds[s], bounds[s + 1])
+        head = bounds[s]
+        if head in heads:
+            at = cues[head]
+            late = t - moved(at)
+            if late > 1e-6:
+                # The silence already before these words: a sentence's gap (or the lead
+                # before the first), none inside a sentence.
+                k = next((m for m, st in enumerate(starts) if abs(st - at) < 1e-6), None)
+                if k is None:
+                    gap = 0.0
+                elif k == 0:
+                    gap = lead + at
+                else:
+                    gap = at - ends[k - 1]
+                gap += sum(p.seconds for p in pauses if abs(p.at - at) < 1e-9)
+                wait = min(late, max(0.0, limit - gap))
+                if wait > 1e-6:
+                    pauses.append(Pause(at, wait))
+            start = max(t, moved(at))
+        else:
+            start = t
+        t = start + sum(need[k] for k in seg)
+        if head not in heads and s < len(bounds) - 2:
+            t = min(t, moved(cues[bounds[s + 1]]))  # the lead-in fits the lead
+    merged: dict[float, float] = {}
+    for p in pauses:
+        merged[p.at] = merged.get(p.at, 0.0) + p.seconds
+    return [Pause(at, w) for at, w in sorted(merged.items())], t
 
 
 class MarkError(ValueError):
@@ -163,7 +278,13 @@ def bind_sentences(
 
 
 def place_parts(
-    parts: Sequence[PartSpec], frames: int, fps: int, unit: float, cues: dict[int, float]
+    parts: Sequence[PartSpec],
+    frames: int,
+    fps: int,
+    unit: float,
+    cues: dict[int, float],
+    *,
+    pace: float = 1.0,
 ) -> list[PlacedPart]:
     """Frames for each part of a beat of ``frames`` frames (see the comment above).
 
@@ -175,7 +296,7 @@ def place_parts(
     if n == 0:
         return []
     total = frames / fps
-    natural = [0.0 if p.hold else p.weight * unit for p in parts]
+    natural = part_needs(parts, unit, pace)
     dur = natural[:]
     wait = [0.0] * n
     heads = sorted(k for k in cues if 0 <= k < n and not parts[k].hold)
@@ -192,7 +313,8 @@ def place_parts(
         moving = sum(natural[k] for k in seg)
         if moving > avail and moving > 0:
             # The lead-in (before the first cue: header, diagram) fits the lead whatever
-            # it takes; a part a sentence speaks is shortened to MIN_PART_SCALE at most.
+            # it takes; a part a sentence speaks is shortened to MIN_PART_SCALE at most
+            # (only where part_pauses could not make the words wait long enough).
             lead_in = head not in heads and not last
             scale = avail / moving if lead_in else max(avail / moving, MIN_PART_SCALE)
             for k in seg:

@@ -46,7 +46,13 @@ def figures(meta: dict) -> dict:
             continue
         edges = [beat["start"], *(t for s in spans for t in s), beat["end"]]
         gaps = [edges[k + 1] - edges[k] for k in range(0, len(edges), 2)]
-        silence = max(silence, *gaps)
+        # A pause put before a marked word inside a sentence is a silence of its own.
+        inside = [
+            p["seconds"]
+            for p in meta.get("pauses", [])
+            if p["beat"] == beat["id"] and any(a < p["at"] < b for a, b in spans)
+        ]
+        silence = max(silence, *gaps, *inside)
     return {"offsets": offsets, "early": early, "silence": silence}
 
 

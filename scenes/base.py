@@ -46,6 +46,7 @@ from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.timeline import (
     SPEECH_LEAD_SECONDS,
+    BeatParts,
     MarkError,
     PartSpec,
     TimedBeat,
@@ -105,12 +106,17 @@ class LecturePlan:
     # One entry per sentence: when it is spoken, which part it starts, when that part
     # plays (seconds in the video); render.json's "sync".
     sync: list[dict] = field(default_factory=list)
+    # Beat id -> its named parts as the timeline sees them (filled as beats are built;
+    # a pass that only builds them tells the timeline where the words must wait).
+    parts: dict[str, BeatParts] = field(default_factory=dict)
     # Numbers that travel (BeatScene.fly_from): from and to (pixels), part, when.
     travels: list[dict] = field(default_factory=list)
     # A part of a lecture rendered in parts (backprop_anim.parallel): only the beats
     # [first, stop) are drawn; the earlier ones are built and played without drawing,
     # so that the stage holds exactly what it holds in a whole render.
     window: tuple[int, int] | None = None
+    # Build every beat and record its parts, play nothing (render.measure_parts).
+    build_only: bool = False
 
 
 class BeatScene(Scene):
@@ -181,6 +187,8 @@ class BeatScene(Scene):
             or share != 1.0
         ):
             # A second run in one beat: share what is left by weight, as before.
+            if self.plan.build_only:
+                return
             budget = max(len(parts), round(self._frames_left * share))
             budget = min(budget, max(self._frames_left, len(parts)))
             weights = [p[1] for p in parts]
@@ -196,6 +204,9 @@ class BeatScene(Scene):
                 name,
                 float(p[1]),
                 hold=p[0] is None or (isinstance(p[0], Sequence) and not p[0]),
+                travel=any(
+                    hasattr(a, "travel") for a in (p[0] if isinstance(p[0], Sequence) else [p[0]])
+                ),
             )
             for p, name in zip(parts, names, strict=True)
         ]
@@ -210,8 +221,13 @@ class BeatScene(Scene):
             ) from None
         cues = {k: lead + t for k, t in cues.items()}
         fps = self.plan.fps
-        unit = beat.seconds / self.plan.options.pace / max(1e-9, sum(s.weight for s in specs))
-        placed = place_parts(specs, self._frames_left, fps, unit, cues)
+        pace = self.plan.options.pace
+        unit = beat.seconds / pace / max(1e-9, sum(s.weight for s in specs))
+        self.plan.parts[beat.id] = BeatParts(specs, unit, allowed)
+        if self.plan.build_only:
+            self._frames_left = 0
+            return
+        placed = place_parts(specs, self._frames_left, fps, unit, cues, pace=pace)
         begin = self.current.start_frame
         for part, name, where in zip(parts, names, placed, strict=True):
             anims = part[0] if isinstance(part[0], Sequence) else [part[0]]
@@ -333,6 +349,8 @@ class BeatScene(Scene):
 
     def finish_beat(self) -> None:
         """Spend the beat's remaining frames (a held frame), so every beat is exact."""
+        if self.plan.build_only:
+            return
         if self._frames_left > 0:
             self._play_frames(None, self._frames_left)
         self._keep_still()

@@ -298,3 +298,120 @@ def test_a_beat_whose_first_part_is_spoken_waits_for_its_words():
     placed = place_parts(parts, 120, FPS, 0.6, {0: 0.4, 1: 3.0})
     assert [p.start for p in placed[:2]] == [6, 45]
     assert placed[0].wait == 6 and sum(p.wait + p.frames for p in placed) == 120
+
+
+# --- where a part is longer than its words, the words wait ----------------------------
+
+
+def test_parts_longer_than_their_words_make_the_words_wait():
+    from backprop_anim.timeline import MAX_SILENCE_SECONDS, TRAVEL_SECONDS, part_pauses
+
+    speech = reading_speech("[[sum]]One two. [[z]]Three four five six. [[a]]Seven.", gap=0.3)
+    one, two, three = speech.sentences
+    parts = [
+        PartSpec(None, 0.5),  # header: fits the lead whatever it takes
+        PartSpec("sum", 1.0),
+        PartSpec(None, 1.0, travel=True),  # a number flies: 0.7 s at least
+        PartSpec("z", 1.0),
+        PartSpec("a", 1.0),
+        PartSpec(None, 2.0, hold=True),
+        PartSpec(None, 0.5),  # exit
+    ]
+    names = [p.name for p in parts]
+    cues, _ = bind_sentences(speech.sentences, names)
+    unit = 0.5  # seconds per unit of weight
+    pauses, needed = part_pauses(parts, unit, speech.sentences, cues, lead=0.4)
+    # "sum" (0.5 s) and the travel (0.7 s, not its 0.5) end 1.2 s after the first words;
+    # the second sentence starts 1.1 s after them (0.8 s of words, a 0.3 s gap): it
+    # waits 0.1 s, just before its first word.
+    assert two.start == pytest.approx(1.1)
+    assert len(pauses) == 1 and pauses[0].at == two.start
+    assert pauses[0].seconds == pytest.approx(0.5 + TRAVEL_SECONDS - two.start)
+    # "z" lasts 0.5 s and its words 1.6 s: "a" needs no wait; the beat ends after "a"
+    # and the exit, or when the words are said.
+    assert needed == pytest.approx(0.4 + three.start + pauses[0].seconds + 0.5 + 0.25)
+    # Where even 1.5 s of silence (with the sentence gap already there) is not enough,
+    # the silence stops at 1.5 s: the part is what should be reconsidered.
+    long = [PartSpec("sum", 1.0), PartSpec(None, 20.0), PartSpec("z", 1.0)]
+    cues, _ = bind_sentences(speech.sentences[:2], ["sum", None, "z"])
+    pauses, _ = part_pauses(long, unit, speech.sentences[:2], cues, lead=0.4)
+    assert pauses[0].seconds == pytest.approx(MAX_SILENCE_SECONDS - (two.start - one.end))
+    # Inside a sentence there is no gap: a marked word may wait the whole 1.5 s.
+    marked = reading_speech("[[sum]]One two [[z]]three four.")
+    cues, _ = bind_sentences(marked.sentences, ["sum", None, "z"])
+    pauses, _ = part_pauses(long, unit, marked.sentences, cues, lead=0.4)
+    assert pauses[0].at == dict(marked.sentences[0].marks)["z"]
+    assert pauses[0].seconds == pytest.approx(MAX_SILENCE_SECONDS)
+    # Parts that fit their words need no silence.
+    short = [PartSpec("sum", 0.1), PartSpec("z", 0.1)]
+    cues, _ = bind_sentences(speech.sentences[:2], ["sum", "z"])
+    assert part_pauses(short, unit, speech.sentences[:2], cues, lead=0.4)[0] == []
+
+
+def test_a_pause_moves_the_later_words_and_the_beat_grows():
+    from backprop_anim.storyboard import Beat
+    from backprop_anim.timeline import beat_frames, schedule
+
+    speech = reading_speech(FORWARD)
+    term2 = dict(speech.sentences[0].marks)["term2"]
+    paused = speech.paused([(term2, 0.5), (speech.sentences[1].start, 0.25)])
+    first, second = paused.sentences
+    assert first.start == speech.sentences[0].start  # the sentence starts on time...
+    assert dict(first.marks)["term1"] == dict(speech.sentences[0].marks)["term1"]
+    assert dict(first.marks)["term2"] == pytest.approx(term2 + 0.5)  # ...its word waits
+    assert first.end == pytest.approx(speech.sentences[0].end + 0.5)
+    assert second.start == pytest.approx(speech.sentences[1].start + 0.75)
+    assert paused.seconds == pytest.approx(speech.seconds + 0.75)
+    # A beat lasts as long as its parts need, past its words and breath.
+    assert beat_frames(5.0, 2.0, 1.0, FPS, minimum=9.0) == 9 * FPS
+    beats = [Beat("a", "forward", "forward_unit"), Beat("b", "loss", "loss")]
+    plain = schedule(beats, {"a": 2.0, "b": 2.0}, 1.0, FPS)
+    grown = schedule(beats, {"a": 2.0, "b": 2.0}, 1.0, FPS, {"a": 9.0})
+    assert grown[0].frames == 9 * FPS > plain[0].frames
+    assert grown[1].start_frame == 9 * FPS and grown[1].frames == plain[1].frames
+
+
+def test_silence_goes_into_the_audio_between_words():
+    from backprop_anim.narration.audio import insert_silence
+
+    rate = 1000
+    t = np.arange(rate) / rate
+    voice = (0.5 * np.sin(2 * np.pi * 50 * t)).astype(np.float32)
+    samples = np.concatenate([voice[:300], np.zeros(200, np.float32), voice[:500]])
+    out = insert_silence(samples, rate, [(0.5, 0.4)])  # the word at 0.5 s waits 0.4 s
+    assert out.size == samples.size + 400
+    np.testing.assert_array_equal(out[:300], samples[:300])  # before: untouched
+    assert np.abs(out[300:900]).max() == 0.0  # the gap, 0.4 s longer
+    np.testing.assert_array_equal(out[900:], samples[500:])  # the word, whole, later
+    # Inside a word (no gap), the cut goes at the quietest moment before it, faded.
+    out = insert_silence(voice, rate, [(0.5, 0.25)])
+    assert out.size == voice.size + 250
+    quiet = np.nonzero(np.abs(out) < 1e-6)[0]
+    run = np.split(quiet, np.nonzero(np.diff(quiet) > 1)[0] + 1)
+    assert max(len(r) for r in run) >= 250
+
+
+def test_numbers_travel_slowly_enough_to_follow_and_the_words_wait(forward_render):
+    """Every travel lasts TRAVEL_SECONDS (within a frame); where the words had to wait,
+    the narration track is silent for the pause's length."""
+    import av
+
+    from backprop_anim.timeline import TRAVEL_SECONDS
+
+    meta = json.loads((forward_render.output_dir / "render.json").read_text())
+    durations = [t["end"] - t["start"] for t in meta["travels"]]
+    assert durations and min(durations) >= TRAVEL_SECONDS - 1.5 / FPS
+    pauses = meta["pauses"]
+    assert pauses, "the first unit reads every term: some words wait for their numbers"
+    with av.open(str(forward_render.video)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.rate
+        track = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(stream)])
+    loud = np.sqrt(np.mean(track[: int(30 * rate)] ** 2))
+    for pause in pauses:
+        first = int((pause["at"] + 0.06) * rate)
+        last = int((pause["at"] + pause["seconds"] - 0.06) * rate)
+        if last - first < int(0.05 * rate):
+            continue
+        quiet = np.sqrt(np.mean(track[first:last] ** 2))
+        assert quiet < loud / 30, pause

@@ -146,6 +146,50 @@ def normalize(
     return write_wav(out or wav, normalize_samples(samples, rate, target_lufs, peak_dbfs), rate)
 
 
+PAUSE_SEARCH_SECONDS = 0.1  # a pause goes at the quietest moment this long before its word
+PAUSE_FADE_SECONDS = 0.005
+
+
+def insert_silence(
+    samples: np.ndarray, sample_rate: int, pauses: Sequence[tuple[float, float]]
+) -> np.ndarray:
+    """``samples`` with ``seconds`` of silence before each ``at`` (seconds, ascending).
+
+    A beat's words wait for their picture (``timeline.part_pauses``): between two
+    sentences the cut falls in the silence that separates them; before a marked word
+    inside a sentence, at the quietest 5 ms in the PAUSE_SEARCH_SECONDS before the word
+    (the gap between words), with a short fade on both sides so the cut never clicks.
+    """
+    if not pauses:
+        return samples
+    win = max(1, int(0.005 * sample_rate))
+    fade = max(1, int(PAUSE_FADE_SECONDS * sample_rate))
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+    pieces: list[np.ndarray] = []
+    prev = 0
+    for at, seconds in sorted(pauses):
+        word = min(samples.size, max(prev, round(at * sample_rate)))
+        lo = max(prev, word - int(PAUSE_SEARCH_SECONDS * sample_rate))
+        cut = word
+        if word - lo > win:
+            power = np.convolve(samples[lo:word] ** 2, np.ones(win, dtype=np.float32), "valid")
+            cut = lo + int(np.argmin(power)) + win // 2
+        before = samples[prev:cut].copy()
+        after_start = cut
+        n = min(fade, before.size)
+        if n and np.abs(before[-n:]).max() > 0:
+            before[-n:] *= ramp[::-1][-n:]
+        pieces += [before, np.zeros(round(seconds * sample_rate), dtype=np.float32)]
+        prev = after_start
+        rest = samples[prev : prev + fade]
+        if rest.size and np.abs(rest).max() > 0:
+            head = rest * ramp[: rest.size]
+            pieces.append(head.astype(np.float32))
+            prev += rest.size
+    pieces.append(samples[prev:])
+    return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
 def mix_track(
     placements: Sequence[tuple[float, ClipLike]],
     total_seconds: float,

@@ -144,6 +144,29 @@ class Speech:
             tuple(SpokenSentence.from_json(s) for s in doc["sentences"]), float(doc["seconds"])
         )
 
+    def paused(self, pauses: Sequence[tuple[float, float]]) -> Speech:
+        """The same speech with a silence of ``seconds`` before each ``at`` (seconds from
+        the start, before any pause): every moment at or after ``at`` comes later (a
+        pause at a sentence's start delays the sentence, one at a marked word the rest of
+        its sentence). See ``timeline.part_pauses`` and ``audio.insert_silence``."""
+        if not pauses:
+            return self
+
+        def moved(t: float) -> float:
+            return t + sum(w for at, w in pauses if at <= t + 1e-9)
+
+        sentences = tuple(
+            SpokenSentence(
+                s.text,
+                moved(s.start),
+                moved(s.end),
+                tuple((name, moved(at)) for name, at in s.marks),
+                s.opens,
+            )
+            for s in self.sentences
+        )
+        return Speech(sentences, self.seconds + sum(w for _, w in pauses))
+
 
 def spoken_sentence(
     sentence: Sentence, start: float, end: float, word_starts: Sequence[float] | None = None

@@ -39,8 +39,30 @@ from .theme import Theme, rgb
 FONT = "DejaVu Sans"  # installed with fontconfig on Debian (fonts-dejavu-core in make setup)
 
 
+# Formulas typeset recently, by source and style: a render builds every beat twice (once
+# without drawing, to learn its parts; see render.measure_parts), and a copy costs a
+# twentieth of typesetting again.
+_RECENT_FORMULAS: OrderedDict[tuple, VMobject] = OrderedDict()
+RECENT_FORMULAS_KEPT = 1024
+
+
 def formula(expr: Expr, theme: Theme, *, tex: bool = False, font_size: float = 32) -> VMobject:
-    """Typeset ``expr`` with Typst (default) or LaTeX; fraction bars drawn twice as thick."""
+    """Typeset ``expr`` with Typst (default) or LaTeX; fraction bars drawn twice as thick.
+
+    The same formula in the same style as a recent one is a copy of it (the same shapes)."""
+    key = (expr.latex if tex else expr.typst, tex, font_size, theme.text, config.renderer)
+    made = _RECENT_FORMULAS.get(key)
+    if made is not None:
+        _RECENT_FORMULAS.move_to_end(key)
+        return made.copy()
+    mob = _typeset(expr, theme, tex=tex, font_size=font_size)
+    _RECENT_FORMULAS[key] = mob.copy()
+    if len(_RECENT_FORMULAS) > RECENT_FORMULAS_KEPT:
+        _RECENT_FORMULAS.popitem(last=False)
+    return mob
+
+
+def _typeset(expr: Expr, theme: Theme, *, tex: bool, font_size: float) -> VMobject:
     if tex:
         latex = expr.latex
         if "&" in latex:
@@ -82,7 +104,7 @@ def lighten(mob: Mobject) -> Mobject:
 # again (the phase bar on every beat, table headers, axis names), and typesetting a text
 # (Pango to SVG, SVG parsed to shapes) costs twenty times a copy of one already made.
 _RECENT_LABELS: OrderedDict[tuple, Text] = OrderedDict()
-RECENT_LABELS_KEPT = 512
+RECENT_LABELS_KEPT = 2048
 
 
 def _label_key(text: str, kwargs: dict) -> tuple | None:
