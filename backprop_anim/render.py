@@ -34,7 +34,7 @@ from .limits import check_render_size
 from .narrate import plan_narration
 from .narration import mix_track, mux_audio, write_notes
 from .options import QUALITIES, RenderOptions
-from .parallel import choose_jobs, render_in_parts
+from .parallel import PartFailed, choose_jobs, render_in_parts
 from .publish import write_publish_outputs
 from .storyboard import build_storyboard
 from .timeline import BeatParts, PartSpec, TimedBeat, schedule
@@ -416,15 +416,23 @@ def measure_parts(
         speech=speech,
         build_only=True,
     )
+    made: list[Lecture] = []
+
+    def make_lecture(renderer: dict[str, Any]) -> Lecture:
+        made.append(Lecture(plan, **renderer))
+        return made[-1]
+
     with tempfile.TemporaryDirectory(prefix="backprop-anim-measure-") as tmp:
-        run_scene(
-            lambda renderer: Lecture(plan, **renderer),
-            options,
-            media_dir,
-            "measure",
-            Path(tmp),
-            build_only=True,
-        )
+        try:
+            run_scene(make_lecture, options, media_dir, "measure", Path(tmp), build_only=True)
+        except UserError:
+            raise
+        except Exception as exc:  # a scene that breaks: name its beat, as a part would
+            current = made[0].current if made else None
+            where = f" at beat {current.beat.id}" if current is not None else ""
+            raise PartFailed(
+                f"building the lecture's beats failed{where}: {type(exc).__name__}: {exc}"
+            ) from None
     return plan.parts
 
 
