@@ -199,18 +199,21 @@ class BeatScene(Scene):
         allowed = BEAT_PARTS.get(beat.kind, ())
         unknown = [n for n in names if n is not None and n not in allowed]
         assert not unknown, f"{beat.kind}: parts {unknown} are not in BEAT_PARTS"
+        sentences = list(speech.sentences) if speech is not None else []
+        # A number that travels gets its readable length where words wait for it (a
+        # narrated beat; a silent one keeps its natural length, parts shared by weight).
         specs = [
             PartSpec(
                 name,
                 float(p[1]),
                 hold=p[0] is None or (isinstance(p[0], Sequence) and not p[0]),
-                travel=any(
+                travel=bool(sentences)
+                and any(
                     hasattr(a, "travel") for a in (p[0] if isinstance(p[0], Sequence) else [p[0]])
                 ),
             )
             for p, name in zip(parts, names, strict=True)
         ]
-        sentences = list(speech.sentences) if speech is not None else []
         lead = SPEECH_LEAD_SECONDS if sentences else 0.0
         try:
             cues, bound = bind_sentences(sentences, names, absent=allowed)
