@@ -60,6 +60,11 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
     "update": ("rule", "table", "edges", "note"),
     "update_ranking": ("title", "bars", "note"),
     "summary": ("curve", "note"),
+    "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),
+    "matrix_backward": ("delta", "unit", "grad", "cell", "note"),
+    "batch": ("samples", "signs", "mean", "update", "strip"),
+    "weight_slope": ("edge", "curve", "delta", "input", "gradient", "tangent", "step", "landed"),
+    "update_thrown": ("computed", "applied", "thrown", "cost"),
 }
 
 
