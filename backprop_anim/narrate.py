@@ -52,19 +52,32 @@ class Narration:
         """When a beat's speech starts in the video: after the beat's short lead-in."""
         return starts[beat_id] + SPEECH_LEAD_SECONDS
 
-    def cues(self, starts: dict[str, float]) -> list[Cue]:
-        """Subtitle cues on the speech, sentence by sentence (the voice's own timing)."""
-        spans = []
+    def spoken_sentences(self, starts: dict[str, float]) -> list[tuple[str, float, float, str]]:
+        """Each sentence as (beat id, start, end, words as spoken) in seconds of the video.
+
+        The voice's own timing (Piper's per-sentence clips, espeak's or the reading
+        speed's estimate); a beat without sentence timing is one sentence. The one source
+        of sentence times for the subtitles and the lecture page's transcript.
+        """
+        out = []
         for line in self.lines:
             if self.speech.get(line.beat_id, 0.0) <= 0:
                 continue
             at = self.speech_start(starts, line.beat_id)
             timing = self.timing.get(line.beat_id)
             if timing is None or not timing.sentences:
-                spans.append((at, at + self.speech[line.beat_id], strip_marks(line.text)))
+                out.append(
+                    (line.beat_id, at, at + self.speech[line.beat_id], strip_marks(line.text))
+                )
                 continue
-            spans += [(at + s.start, at + s.end, s.text) for s in timing.sentences]
-        return make_cues(spans)
+            out += [(line.beat_id, at + s.start, at + s.end, s.text) for s in timing.sentences]
+        return out
+
+    def cues(self, starts: dict[str, float]) -> list[Cue]:
+        """Subtitle cues on the speech, sentence by sentence (the voice's own timing)."""
+        return make_cues(
+            (start, end, text) for _, start, end, text in self.spoken_sentences(starts)
+        )
 
     def placed_clips(self, starts: dict[str, float]) -> list[tuple[float, Clip]]:
         """Each beat's clip at the moment its speech starts (for mixing the track)."""

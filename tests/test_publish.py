@@ -115,16 +115,29 @@ def test_each_clip_is_its_beat_frame_for_frame_with_its_own_narration(published)
         )
 
 
-def test_the_page_shows_the_words_as_spoken_without_marks(published):
-    out, _ = published
+def _page_data(out: Path) -> dict:
+    """The lecture page's embedded data (chapters, beats, transcript sentences, cues)."""
     page = (out / "index.html").read_text()
     found = re.search(
         r'<script type="application/json" id="lecture-data">(.*?)</script>', page, re.S
     )
-    data = json.loads(found[1])
+    return json.loads(found[1])
+
+
+def test_the_page_shows_the_words_as_spoken_without_marks(published):
+    out, meta = published
+    data = _page_data(out)
     said = [strip_marks(line["text"]) for line in _script(out) if line["text"]]
     assert [b["text"] for b in data["beats"] if b["text"]] == said
-    assert [s["text"] for s in data["sentences"]] and "[[" not in page
+    assert [s["text"] for s in data["sentences"]] and "[[" not in (out / "index.html").read_text()
+    # The transcript's times are the voice's: each sentence render.json's sync lists is on
+    # the page with the seconds it is spoken at, and the page's sentences are in order.
+    timed = {(s["beat"], s["text"]): (s["start"], s["end"]) for s in data["sentences"]}
+    assert meta["sync"]
+    for entry in meta["sync"]:
+        assert timed[(entry["beat"], entry["sentence"])] == pytest.approx(entry["spoken"], abs=2e-3)
+    starts = [s["start"] for s in data["sentences"]]
+    assert starts == sorted(starts)
 
 
 def test_thumbnail_is_a_1280x720_title_card(published):
@@ -285,6 +298,7 @@ def test_lecture_page_offline_chapters_transcript_and_keys(published, tmp_path):
     assert "http://" not in text and "https://" not in text  # no CDN
     assert (out / "page" / "katex" / "LICENSE").is_file()
     chapters, beats = meta["chapters"], meta["beats"]
+    sentences = _page_data(out)["sentences"]
     frame = 1 / FPS
     shots = _screenshots(tmp_path)
 
@@ -310,7 +324,8 @@ def test_lecture_page_offline_chapters_transcript_and_keys(published, tmp_path):
             await browser.evaluate(
                 f"lecture.video.currentTime = {chapters[3]['start'] - 0.4};lecture.video.play()"
             )
-            await browser.wait_for(f"lecture.video.currentTime > {chapters[3]['start'] + 0.3}")
+            spoken = min(x["start"] for x in sentences if x["start"] >= chapters[3]["start"])
+            await browser.wait_for(f"lecture.video.currentTime > {spoken + 0.1}")
             seen["playing"] = await browser.evaluate(CURRENT)
             await browser.evaluate("lecture.video.pause()")
             await browser.screenshot(shots / "lecture-page.png")

@@ -115,7 +115,7 @@ def write_publish_outputs(
             out.files.append(write_slides(folder / f"{name}.pptx", title, description, deck))
             out.meta["slides"] = f"{name}.pptx"
     if options.format != "gif":  # the page plays the video in a <video> element
-        from .page import write_lecture_page
+        from .page import Sentence, write_lecture_page
 
         starts = {tb.beat.id: tb.start(fps) for tb in timed}
         notes = folder / "notes.md"
@@ -129,7 +129,7 @@ def write_publish_outputs(
             spans=spans,
             chapters=marks,
             lines=[(line.beat_id, line.spoken) for line in narration.lines],
-            speech=narration.speech,
+            sentences=[Sentence(*s) for s in narration.spoken_sentences(starts)],
             cues=narration.cues(starts) if options.captions != "burn" else [],
             stills=frames,
             notes_markdown=notes.read_text(encoding="utf-8") if notes.is_file() else None,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..narration.subtitles import _SENTENCE_END, Cue, spoken_weight
+from ..narration.subtitles import Cue
 from ..trace.model import write_atomic
 from .chapters import BeatSpan
 from .remux import ChapterMark
@@ -45,30 +45,6 @@ class Sentence:
     start: float
     end: float
     text: str
-
-
-def sentences(
-    lines: Sequence[tuple[str, str]], spans: Mapping[str, BeatSpan], speech: Mapping[str, float]
-) -> list[Sentence]:
-    """Each beat's text cut at sentence ends, its speech time shared by spoken weight.
-
-    The same estimate as the subtitle cues (digits are slow to say); a render that knows
-    the real per-sentence times can pass them instead.
-    """
-    out = []
-    for beat_id, text in lines:
-        parts = [p for p in _SENTENCE_END.split(text.strip()) if p.strip()]
-        span = spans.get(beat_id)
-        if not parts or span is None:
-            continue
-        spoken = speech.get(beat_id, 0.0) or (span.end - span.start)
-        weights = [spoken_weight(p) for p in parts]
-        t = span.start
-        for part, w in zip(parts, weights, strict=True):
-            length = spoken * w / sum(weights)
-            out.append(Sentence(beat_id, round(t, 3), round(t + length, 3), part))
-            t += length
-    return out
 
 
 _MATH = re.compile(r"^\$\$\n(.*?)\n\$\$$", re.S | re.M)
@@ -109,7 +85,7 @@ def write_lecture_page(
     spans: Sequence[BeatSpan],
     chapters: Sequence[ChapterMark],
     lines: Sequence[tuple[str, str]],
-    speech: Mapping[str, float],
+    sentences: Sequence[Sentence],
     cues: Sequence[Cue],
     stills: Sequence[Any],
     notes_markdown: str | None,
@@ -119,7 +95,8 @@ def write_lecture_page(
     """Write ``index.html`` and ``page/`` into ``folder``; return the files written.
 
     ``stills``: one PIL image per beat (in order), saved as the storyboard's JPEGs;
-    ``lines``: (beat id, narration text); ``speech``: spoken seconds per beat.
+    ``lines``: (beat id, narration text); ``sentences``: the transcript, each sentence
+    with the seconds the voice speaks it (the subtitles' times, from one place).
     """
     from .clips import clip_name
 
@@ -135,7 +112,6 @@ def write_lecture_page(
         files.append(write_atomic(page / "stills" / name, buffer.getvalue()))
         still_paths.append(f"{PAGE_DIR}/stills/{name}")
     texts = dict(lines)
-    by_id = {s.id: s for s in spans}
     data = {
         "title": title,
         "video": video,
@@ -156,7 +132,10 @@ def write_lecture_page(
         "chapters": [
             {"start": round(c.start, 6), "end": round(c.end, 6), "title": c.title} for c in chapters
         ],
-        "sentences": [vars(s) for s in sentences(lines, by_id, speech)],
+        "sentences": [
+            {"beat": s.beat, "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
+            for s in sentences
+        ],
         "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in cues],
     }
     notes = notes_html(notes_markdown) if notes_markdown else ""
