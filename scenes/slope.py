@@ -134,13 +134,13 @@ class SlopeBeats(BeatScene):
                 else FadeIn(row[3])
             )
             formula_parts = [
-                ([FadeIn(row[0]), delta_in], 0.8, "delta"),
+                ([Write(row[0]), delta_in], 0.8, "delta"),
                 ([FadeIn(row[2]), a_in], 0.7, "input"),
                 ([FadeIn(row[4]), Write(g_num)], 0.6, "gradient"),
             ]
         else:
             formula_parts = [
-                (FadeIn(row[0]), 0.8, "delta"),
+                (Write(row[0]), 0.8, "delta"),
                 (Write(g_num), 0.6, "gradient"),
             ]
         self.run(

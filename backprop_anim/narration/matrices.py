@@ -39,17 +39,18 @@ def matrix_forward(ex: Explainer, beat: Beat) -> Said:
         "one neuron.",
         FULL,
     )
-    code = "" if said.sentences else "[[code]]In code, "
+    # Without the sentence about the code (a later layer), this one opens the code too.
+    opening = (
+        f"[[product]]For {ex.layer(i)}, "
+        if said.sentences
+        else (f"[[code]]In code, for {ex.layer(i)}, [[product]]")
+    )
     samples = f"{size} samples" if size > 1 else "one sample"
+    units = "neuron" if layer.W.shape[0] == 1 else "neurons"
     ex.say(
         said,
-        f"{code}for {ex.layer(i)}, [[product]]Z equals {a_name} times W transposed, plus b: "
-        f"{samples} times {layer.W.shape[1]} inputs, into {layer.W.shape[0]} "
-        f"{'neuron' if layer.W.shape[0] == 1 else 'neurons'}."
-        if code
-        else f"[[product]]For {ex.layer(i)}, Z equals {a_name} times W transposed, plus b: "
-        f"{samples} times {layer.W.shape[1]} inputs, into {layer.W.shape[0]} "
-        f"{'neuron' if layer.W.shape[0] == 1 else 'neurons'}.",
+        f"{opening}Z equals {a_name} times W transposed, plus b: {samples} times "
+        f"{layer.W.shape[1]} inputs, into {layer.W.shape[0]} {units}.",
     )
     ex.say(
         said,
