@@ -6,7 +6,7 @@ from manim import FadeIn, FadeOut, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
-from backprop_anim.visual import formula as F
+from backprop_anim.visual import equations
 from backprop_anim.visual.panels import ValueTable
 
 from .base import BeatScene
@@ -45,27 +45,7 @@ class LossBeats(BeatScene):
             header_row = ["output", f"share of L (batch of {batch})"]
             rows = [[out_names[k], fmt(terms[k], self.digits)] for k in order]
         table = ValueTable(header_row, rows, t, font_size=22)
-        loss_name = {
-            "half_sse": F.Expr("1/2 sum_k (y_k - a_k)^2", r"\frac{1}{2}\sum_k (y_k - a_k)^2"),
-            "mse": F.Expr("1/K sum_k (y_k - a_k)^2", r"\frac{1}{K}\sum_k (y_k - a_k)^2"),
-            "bce": F.Expr(
-                "-1/K sum_k [y_k ln a_k + (1 - y_k) ln(1 - a_k)]",
-                r"-\frac{1}{K}\sum_k [y_k \ln a_k + (1-y_k)\ln(1-a_k)]",
-            ),
-            "cross_entropy": F.Expr("-sum_k y_k ln a_k", r"-\sum_k y_k \ln a_k"),
-        }[info.loss]
-        shares = [F.num(terms[k], self.digits) for k in order[:4]]
-        if len(order) > 4 or len(order) < len(out_names):
-            shares.append(F.sym("dots"))
-        eq = self.math(
-            F.var("L")
-            + F.Expr(" &= ", " &= ")
-            + loss_name
-            + F.Expr(" \\ &= ", r" \\ &= ")
-            + F.join(shares, "+")
-            + F.lit("=")
-            + F.number(step.loss, self.digits)
-        )
+        eq = self.math(equations.loss(trace, step, self.digits, shown=order))
         note_text = "each output adds its own share of the loss"
         if batch > 1:
             note_text = f"the loss is averaged over the batch of {batch} samples"

@@ -323,6 +323,63 @@ def test_held_frames_encode_like_manims_writer(tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
+def test_each_keyframe_starts_a_fresh_encode(tmp_path):
+    """A beat's packets depend on its own frames only: the same as encoding it alone.
+
+    That is what makes a lecture rendered in parts (``render -j``) the serial render's
+    packets even with a lossy codec (libx264 crf 23 carries rate control and lookahead
+    across a forced keyframe, not across a fresh encoder).
+    """
+    from manim._config.video_encoder import VideoEncoderSpec
+
+    from backprop_anim.visual import renderer
+
+    spec = VideoEncoderSpec(
+        container_format="mp4",
+        codec="libx264",
+        pixel_format="yuv420p",
+        width=64,
+        height=48,
+        frame_rate=Fraction(15),
+        options=(("crf", "23"),),
+    )
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, (48, 64, 4), dtype=np.uint8)
+    # 30 frames as (frame, repeat): frame 2 held for two frames, frame 12 for three.
+    writes = [(np.ascontiguousarray(np.roll(noise, 2 * n, axis=1)), 1) for n in range(30)]
+    writes[2:4] = [(writes[2][0], 2)]
+    writes[11:14] = [(writes[11][0], 3)]
+
+    def encode(path: Path, chunk, keyframes: frozenset[int]) -> list[Path]:
+        encoder = renderer._HeldFrameEncoder(target=path, spec=spec, keyframes=keyframes)
+        for frame, repeat in chunk:
+            encoder.write_frame(frame, repeat=repeat)
+        encoder.finish()
+        return encoder.segments
+
+    def packets(path: Path) -> list[bytes]:
+        with av.open(str(path)) as container:
+            return [bytes(p) for p in container.demux(video=0) if p.size]
+
+    # Keyframes at 0, 9 and 21 (frame numbers; the held frames span 2-3 and 12-14).
+    segments = encode(tmp_path / "whole.mp4", writes, frozenset({0, 9, 21}))
+    assert [len(frames_of(s)) for s in segments] == [9, 12, 9]
+    # The same beats, each encoded alone by a fresh encoder: the same packets.
+    for k, chunk in enumerate([writes[:8], writes[8:18], writes[18:]]):
+        alone = encode(tmp_path / f"alone{k}.mp4", chunk, frozenset({0}))
+        assert len(alone) == 1
+        assert packets(segments[k]) == packets(alone[0]), f"segment {k}"
+    # A held frame across a beat start is split there; an encode that fails (aborted)
+    # leaves no segment behind.
+    encoder = renderer._HeldFrameEncoder(
+        target=tmp_path / "x.mp4", spec=spec, keyframes=frozenset({0, 4})
+    )
+    encoder.write_frame(writes[0][0], repeat=6)
+    assert len(encoder.segments) == 2
+    encoder.abort()
+    assert not any(s.exists() for s in encoder.segments)
+
+
 def test_a_repeated_label_is_an_exact_independent_copy():
     from backprop_anim.visual import panels
 

@@ -15,7 +15,6 @@ from backprop_anim.engine.trainer import detail_step_indices, train
 from backprop_anim.errors import UserError
 from backprop_anim.trace.model import (
     FORMAT,
-    LAYER_EXTRAS,
     LAYER_TENSORS,
     VERSION,
     Trace,
@@ -51,7 +50,7 @@ def assert_traces_equal(a: Trace, b: Trace) -> None:
         assert sa.events == sb.events
         for la, lb in zip(sa.layers, sb.layers, strict=True):
             assert la.name == lb.name and la.updated == lb.updated
-            for key in (*LAYER_TENSORS, *LAYER_EXTRAS):
+            for key in LAYER_TENSORS:
                 np.testing.assert_array_equal(getattr(la, key), getattr(lb, key))
             assert la.state.keys() == lb.state.keys()
             for key in la.state:

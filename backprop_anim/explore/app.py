@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..vendor import KATEX
 from .jobs import RenderJobs
 from .session import EditError, ExploreSession, State, trace_json
 from .view import formula_view, snapshot_view, view, weight_series
@@ -230,6 +231,7 @@ def create_app(session: ExploreSession, render_dir: Path) -> Starlette:
         Route("/api/render", post_render, methods=["POST"]),
         Route("/api/render/{job:int}", get_render, methods=["GET"]),
         Route("/api/render/{job:int}/video", get_video, methods=["GET"]),
+        Mount("/static/vendor/katex", StaticFiles(directory=KATEX), name="katex"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..narration.subtitles import Cue
 from ..trace.model import write_atomic
+from ..vendor import KATEX
 from .chapters import BeatSpan
 from .remux import ChapterMark
 
@@ -102,6 +103,7 @@ def write_lecture_page(
 
     page = folder / PAGE_DIR
     shutil.copytree(ASSETS, page, dirs_exist_ok=True)
+    shutil.copytree(KATEX, page / "katex", dirs_exist_ok=True)
     (page / "stills").mkdir(exist_ok=True)
     files = [p for p in page.rglob("*") if p.is_file()]
     still_paths = []

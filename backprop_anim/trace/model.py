@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from . import validate
 from .validate import FORMAT, VERSION, check_trace
 
-# Tensors of a layer in a detailed step: name -> shape description (for docs/tests).
-LAYER_TENSORS = ("W", "b", "z", "a", "delta", "grad_W", "grad_b", "W_next", "b_next")
-LAYER_EXTRAS = ("dL_da", "act_derivative")
-PER_SAMPLE_TENSORS = ("grad_W_per_sample", "grad_b_per_sample")  # optional, batch <= 8
+# The tensors of a layer in a detailed step, named by the check's one table
+# (validate.LAYER_TENSORS, with their shapes): the required ones, always written and
+# read, and the optional ones (e.g. per-sample gradients, batch <= 8), written when recorded.
+LAYER_TENSORS = tuple(t.key for t in validate.LAYER_TENSORS if t.required)
+OPTIONAL_LAYER_TENSORS = tuple(t.key for t in validate.LAYER_TENSORS if not t.required)
 
 
 @dataclass
@@ -56,14 +58,14 @@ class LayerStep:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
-        for key in (*LAYER_TENSORS, *LAYER_EXTRAS):
+        for key in LAYER_TENSORS:
             out[key] = getattr(self, key).tolist()
         out["updated"] = self.updated
         out["update_reason"] = self.update_reason
         out["biases_updated"] = self.biases_updated
         out["state"] = {k: v.tolist() for k, v in self.state.items()}
         out["state_b"] = {k: v.tolist() for k, v in self.state_b.items()}
-        for key in PER_SAMPLE_TENSORS:
+        for key in OPTIONAL_LAYER_TENSORS:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value.tolist()
@@ -71,7 +73,7 @@ class LayerStep:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LayerStep:
-        arrays = {k: np.asarray(d[k], dtype=np.float64) for k in (*LAYER_TENSORS, *LAYER_EXTRAS)}
+        arrays = {k: np.asarray(d[k], dtype=np.float64) for k in LAYER_TENSORS}
         return cls(
             name=d["name"],
             updated=d.get("updated", True),
@@ -81,7 +83,7 @@ class LayerStep:
             state_b={k: np.asarray(v) for k, v in d.get("state_b", {}).items()},
             **{
                 k: np.asarray(d[k], dtype=np.float64)
-                for k in PER_SAMPLE_TENSORS
+                for k in OPTIONAL_LAYER_TENSORS
                 if d.get(k) is not None
             },
             **arrays,

@@ -10,6 +10,8 @@ typeset the LaTeX spelling and a video the Typst one, and both read the same dig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..maths.losses import get_loss
 from ..trace.model import Step, Trace
 from . import formula as F
@@ -108,8 +110,12 @@ def activation(trace: Trace, step: Step, i: int, j: int, digits: int) -> F.Expr:
     )
 
 
-def loss(trace: Trace, step: Step, digits: int) -> F.Expr:
-    """L = the loss's formula = its shares = the step's loss."""
+def loss(trace: Trace, step: Step, digits: int, shown: Sequence[int] | None = None) -> F.Expr:
+    """L = the loss's formula = its shares = the step's loss.
+
+    ``shown``: the outputs whose shares are written out (at most four, in that order; a
+    wide output layer's scene passes the largest); "…" stands for the rest.
+    """
     terms = step.loss_terms.sum(axis=0)
     name = trace.network.loss
     written = {
@@ -121,8 +127,9 @@ def loss(trace: Trace, step: Step, digits: int) -> F.Expr:
         ),
         "cross_entropy": F.Expr("-sum_k y_k ln a_k", r"-\sum_k y_k \ln a_k"),
     }[name]
-    shares = [F.num(terms[k], digits) for k in range(min(len(terms), 4))]
-    if len(terms) > 4:
+    order = list(range(len(terms)) if shown is None else shown)[:4]
+    shares = [F.num(terms[k], digits) for k in order]
+    if len(order) < len(terms):
         shares.append(F.sym("dots"))
     return _aligned(F.var("L"), written, F.join(shares, "+"), F.number(step.loss, digits))
 

@@ -17,9 +17,10 @@ to work that does not change a single pixel:
   touches the points.
 - **One encoder per play.** Manim writes each ``play`` to its own file with its own
   libx264 encoder and waits for it to drain at the end of the play. The
-  :class:`StreamingFileWriter` feeds every frame of the scene into one encoder running
-  beside the renderer, with the same codec settings; a held frame is converted to YUV
-  once, not once per frame.
+  :class:`StreamingFileWriter` feeds every frame of the scene into one encoder job
+  running beside the renderer, with the same codec settings (a fresh encoder at each
+  beat start, so that a lecture encoded whole and in parts are the same packets); a
+  held frame is converted to YUV once, not once per frame.
 - **Re-transforming the edge image, re-tracing glyphs.** The edge raster is an
   ``ImageMobject`` that Manim resamples with a perspective transform on every draw, and
   every glyph's outline is traced curve by curve in Python on every frame.
@@ -75,7 +76,7 @@ _ANY = av.video.frame.PictureType.NONE
 
 class _HeldFrameEncoder(VideoSegmentEncoder):
     """Manim's segment encoder, converting a repeated (held) frame to YUV only once,
-    with the codec's frame threads.
+    with the codec's frame threads, and a fresh encoder at every keyframe.
 
     PyAV opens codecs with slice threading only, and libx264 then splits each frame
     into slices, one per thread: less throughput than its own frame threading, which
@@ -83,16 +84,41 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
     and preset encode in 30% less wall time, to the same quality (PSNR within 0.02 dB)
     and a slightly smaller file (benchmarks/README.md). The latency it adds does not
     matter here: the encoder has its own thread and the whole video.
+
+    ``keyframes`` (frame numbers counted from this encoder's first frame): each starts a
+    new segment file with a new encoder, so that what is encoded from a beat's first
+    frame on depends on that beat's frames alone. One encoder forced to a keyframe at a
+    beat start still carries its rate control and lookahead (libx264 looks 40 frames
+    ahead) across it, so a lecture encoded whole and the same lecture encoded in parts
+    (``render -j``) differed by up to 4 dB after each cut; encoded beat by beat, both
+    are the same packets, and the segments are joined by copying them
+    (:func:`StreamingFileWriter.finish`). libx264 is deterministic for the same frames
+    and settings whatever its thread count (only the settings string it writes into
+    the first packet names the count), so parts on other machines decode the same.
     """
 
     def __init__(self, *, target: Path, spec: Any, keyframes: frozenset[int] = frozenset()) -> None:
+        self._open(target, spec)
+        self.keyframes = keyframes
+        self.segments = [target]  # files in order; one per run between keyframes
+        self._frame = 0  # frames written, all segments together
+
+    def _open(self, target: Path, spec: Any) -> None:
         super().__init__(target=target, spec=spec)
         self._stream.codec_context.thread_type = "AUTO"  # frame and slice threads
-        self.keyframes = keyframes
+
+    def _next_segment(self) -> None:
+        """Close this segment (flushing its encoder) and open the next one."""
+        super().finish()
+        first = self.segments[0]
+        target = first.with_name(f"{first.stem}-{len(self.segments):04d}{first.suffix}")
+        self.segments.append(target)
+        self._open(target, self.spec)
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
-        if repeat == 1 and self._next_pts not in self.keyframes:
+        if repeat == 1 and self._frame not in self.keyframes:
             super().write_frame(pixels, repeat=1)
+            self._frame += 1
             return
         self._validate_frame(pixels, repeat)
         rate = self.spec.frame_rate
@@ -105,16 +131,27 @@ class _HeldFrameEncoder(VideoSegmentEncoder):
                 # so the same frame can be sent again with the next timestamp.
                 frame = frame.reformat(self.spec.width, self.spec.height, self.spec.pixel_format)
             for _ in range(repeat):
+                key = self._frame in self.keyframes
+                if key and self._next_pts > 0:
+                    self._next_segment()
                 frame.pts = self._next_pts
                 frame.time_base = time_base
-                # A beat's first frame is a keyframe (an IDR frame for libx264): the
-                # video can be cut there by copying packets (publish/remux.py).
-                frame.pict_type = _KEY if self._next_pts in self.keyframes else _ANY
+                # A beat's first frame is the first of its segment: a keyframe (an IDR
+                # frame for libx264) in any case, and forced so for any codec.
+                frame.pict_type = _KEY if key else _ANY
                 self._next_pts += 1
+                self._frame += 1
                 for packet in self._stream.encode(frame):
                     self._container.mux(packet)
         except BaseException as error:
             raise self._operation_error("encode", error) from error
+
+    def abort(self) -> None:
+        try:
+            super().abort()
+        finally:
+            for path in self.segments:
+                path.unlink(missing_ok=True)
 
 
 class StreamingFileWriter(SceneFileWriter):
@@ -130,10 +167,13 @@ class StreamingFileWriter(SceneFileWriter):
 
     ``keyframes``: frame numbers that must be keyframes (the render sets each beat's
     first frame), so that beats can be cut out and parts joined without re-encoding
-    (:mod:`backprop_anim.publish.remux`). Per-play files start with one anyway.
+    (:mod:`backprop_anim.publish.remux`). Each starts a segment with a fresh encoder
+    (:class:`_HeldFrameEncoder`); the segments are joined by copying packets before
+    Manim's final step. Per-play files start with one anyway.
     """
 
     keyframes: frozenset[int] = frozenset()
+    _encoder: _HeldFrameEncoder | None = None
 
     def _streaming(self) -> bool:
         return self.output_spec.is_video and not self.output_spec.save_sections
@@ -142,7 +182,8 @@ class StreamingFileWriter(SceneFileWriter):
         encoder = self.video_encoder
         if encoder is None:
             raise RuntimeError("Video segment encoding requires resolved settings.")
-        return _HeldFrameEncoder(target=target, spec=encoder, keyframes=self.keyframes)
+        self._encoder = _HeldFrameEncoder(target=target, spec=encoder, keyframes=self.keyframes)
+        return self._encoder
 
     def add_partial_movie_file(self, hash_animation: str | None) -> None:
         if not self._streaming():
@@ -174,6 +215,20 @@ class StreamingFileWriter(SceneFileWriter):
         streaming = self._streaming()
         if streaming and self._current_encode_job is not None:
             self.close_partial_movie_stream()
+        if streaming and self._encoder is not None and len(self._encoder.segments) > 1:
+            # One segment per beat: joined by copying packets (as the parts of a render
+            # in parts are), then Manim's final step copies the one file into place.
+            from ..publish.remux import join
+
+            self.join_all_encode_jobs()
+            segments = self._encoder.segments
+            whole = segments[0].with_name(f"{segments[0].stem}-whole{segments[0].suffix}")
+            try:
+                join(segments, whole)
+            finally:
+                for path in segments:
+                    path.unlink(missing_ok=True)
+            self.partial_movie_files = [str(whole)]
         super().finish()
         if streaming:  # the stream was remuxed into the movie; nothing reuses it
             for path in self.partial_movie_files:

@@ -1,7 +1,7 @@
 // The explore page: state in one place, the DOM drawn from it.
 // Numbers arrive as texts made by the server's fmt; this page never rounds one.
 
-import katex from "./vendor/katex/katex.mjs";
+const katex = globalThis.katex; // the classic build, loaded by index.html before this module
 import { drawDiagram } from "./diagram.js";
 
 const $ = (id) => document.getElementById(id);
