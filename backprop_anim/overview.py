@@ -24,6 +24,7 @@ from .engine.trainer import SATURATION_MARGIN
 from .maths.activations import Activation, get_activation
 from .maths.losses import get_loss
 from .trace.model import Snapshot, Step, Trace
+from .trace.scaling import input_scaling, target_scaling
 
 KEYFRAMES = 7  # snapshots shown: enough to see the change, few enough to render fast
 GRID = 96  # heat-map cells per side by default (the scene asks for one per pixel)
@@ -82,16 +83,16 @@ def data_arrays(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     return X.reshape(len(X), -1), Y.reshape(len(Y), -1)
 
 
+def display_inputs(trace: Trace, X: np.ndarray) -> np.ndarray:
+    """Inputs in the data's own units: undo the training's input scaling."""
+    scaling = input_scaling(trace)
+    return X if scaling is None else scaling.raw(X)
+
+
 def display_targets(trace: Trace, Y: np.ndarray) -> np.ndarray:
     """Targets (or outputs) in the data's own units: undo the training's target scaling."""
-    scaling = trace.data.get("scaling")
-    if not scaling:
-        return Y
-    y_min = np.asarray(scaling["y_min"], dtype=np.float64)
-    y_max = np.asarray(scaling["y_max"], dtype=np.float64)
-    lo, hi = scaling["range"]
-    span = np.where(y_max > y_min, y_max - y_min, 1.0)
-    return y_min + (Y - lo) * span / (hi - lo)
+    scaling = target_scaling(trace)
+    return Y if scaling is None else scaling.inverse(Y)
 
 
 def view_of(trace: Trace) -> View:
@@ -177,9 +178,12 @@ def predict(trace: Trace, snap: Snapshot, X: np.ndarray) -> np.ndarray:
 def fit_curve(
     trace: Trace, snap: Snapshot, x_range: tuple[float, float], points: int = CURVE_POINTS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The network's output over ``x_range``, in the targets' own units (scaling undone)."""
+    """The network's output over ``x_range``, both in the data's own units (scaling undone:
+    ``x_range`` and the returned inputs are raw, the network is fed them scaled)."""
     xs = np.linspace(*x_range, points)
-    return xs, predict(trace, snap, xs[:, None])[:, 0]
+    scaling = input_scaling(trace)
+    fed = xs[:, None] if scaling is None else scaling.scaled(xs[:, None])
+    return xs, predict(trace, snap, fed)[:, 0]
 
 
 def output_reach(trace: Trace) -> tuple[float, float] | None:

@@ -187,6 +187,7 @@ class OverviewBeats(BeatScene):
         t = self.theme
         px = config.pixel_width / config.frame_width
         X, Y = ov.data_arrays(trace)
+        X = ov.display_inputs(trace, X)  # the axis reads the data's units, as the curve
         y_shown = ov.display_targets(trace, Y)[:, 0]
         x_lo, x_hi = float(X[:, 0].min()), float(X[:, 0].max())
         margin = 0.04 * ((x_hi - x_lo) or 1.0)  # dots at the ends stay whole

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup
 
-from backprop_anim.numbers import fmt
+from backprop_anim.narration import scaling
+from backprop_anim.numbers import counted, fmt
 from backprop_anim.storyboard import Beat
 
 from .base import BeatScene
@@ -21,7 +22,7 @@ class TitleBeats(BeatScene):
         if title.width > 12.5:
             title.scale_to_fit_width(12.5)
         layers = " → ".join(
-            [f"{len(info.input_names)} inputs"]
+            [counted(len(info.input_names), "input")]
             + [
                 f"{name}: {len(units)} {act}"
                 for name, units, act in zip(
@@ -47,6 +48,7 @@ class TitleBeats(BeatScene):
         lines = [
             ("network", layers),
             ("data", sample),
+            *scaling.screen_rows(trace, step, self.digits),  # raw → scaled, if scaled
             ("loss", info.loss.replace("_", " ")),
             ("optimizer", opt_text),
             ("step", f"{step.step} of {total} (counted from 0, as in the trace and --steps)"),

@@ -22,6 +22,7 @@ from backprop_anim.narration import (
 from backprop_anim.numbers import rounded
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import batch_weight, build_storyboard, gradient_input
+from backprop_anim.trace.scaling import input_scaling, target_scaling
 
 # Letters, digits, spaces and plain punctuation; a hyphen only inside a word.
 ALLOWED = re.compile(r"^[A-Za-z0-9 .,:;'()?!-]*$")
@@ -205,6 +206,11 @@ def test_formulas_are_spoken_in_words_and_numbers_come_from_the_step(name, level
         pool += [v for v in trace.network.optimizer.values() if not isinstance(v, str)]
         if trace.data.get("scaling"):
             pool += trace.data["scaling"]["range"]
+            # The values read back in the data's units (trace/scaling.py): targets, outputs.
+            targets = target_scaling(trace)
+            pool += [targets.inverse(step.y), targets.inverse(step.layers[-1].a)]
+        if (inputs := input_scaling(trace)) is not None:
+            pool += [inputs.raw(step.x), inputs.shift, inputs.divisor]
         values = {rounded(v) for arr in pool for v in np.ravel(np.asarray(arr, dtype=float))}
         for number in spoken_numbers(line.spoken):
             if number != int(number) or number > 100:  # counts are small integers

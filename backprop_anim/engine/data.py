@@ -2,9 +2,8 @@
 
 Classification generators produce integer classes; they become a single 0/1 target
 for a one-unit output layer, or one-hot rows for a wider (softmax) output layer.
-Target scaling (min-max into [lo, hi]) is kept as an explicit, invertible transform
-so a lecture can train a sigmoid output on scaled targets and still show the real
-values.
+Input and target scaling are explicit, invertible transforms (trace/scaling.py, saved
+in the trace) so a lecture can train on scaled numbers and still show the real values.
 """
 
 from __future__ import annotations
@@ -18,31 +17,7 @@ import numpy as np
 from ..config.loader import LoadedConfig
 from ..config.schema import MAX_SAMPLES, Config, GeneratorData
 from ..errors import ConfigError
-
-
-@dataclass(frozen=True)
-class TargetScaling:
-    """``y_scaled = lo + (y - y_min) * (hi - lo) / (y_max - y_min)``, per target column."""
-
-    y_min: np.ndarray
-    y_max: np.ndarray
-    lo: float
-    hi: float
-
-    def forward(self, y: np.ndarray) -> np.ndarray:
-        span = np.where(self.y_max > self.y_min, self.y_max - self.y_min, 1.0)
-        return self.lo + (y - self.y_min) * (self.hi - self.lo) / span
-
-    def inverse(self, y: np.ndarray) -> np.ndarray:
-        span = np.where(self.y_max > self.y_min, self.y_max - self.y_min, 1.0)
-        return self.y_min + (y - self.lo) * span / (self.hi - self.lo)
-
-    def to_json(self) -> dict:
-        return {
-            "y_min": self.y_min.tolist(),
-            "y_max": self.y_max.tolist(),
-            "range": [self.lo, self.hi],
-        }
+from ..trace.scaling import InputScaling, TargetScaling
 
 
 @dataclass
@@ -52,6 +27,7 @@ class Dataset:
     classes: np.ndarray | None = None  # [n] integer labels for classification
     scaling: TargetScaling | None = None
     kind: str = "regression"  # or "classification"
+    input_scaling: InputScaling | None = None  # how X was scaled from the data's units
 
 
 def _classes_to_targets(classes: np.ndarray, n_out: int) -> np.ndarray:
@@ -211,18 +187,18 @@ def load_data(cfg: Config, base_dir: Path) -> Dataset:
             f"the data has {Y.shape[1]} target columns but the output layer has {n_out} units",
             field=f"network.layers.{len(cfg.network.layers) - 1}.units",
         )
-    if cfg.data.scale_inputs == "standard":
-        std = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    elif cfg.data.scale_inputs == "minmax":
-        span = X.max(axis=0) - X.min(axis=0)
-        X = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+    input_scaling = None
+    if cfg.data.scale_inputs != "none":
+        input_scaling = InputScaling.fit(cfg.data.scale_inputs, X)
+        X = input_scaling.scaled(X)
     scaling = None
     if cfg.data.scale_targets is not None:
         lo, hi = cfg.data.scale_targets
         scaling = TargetScaling(Y.min(axis=0), Y.max(axis=0), float(lo), float(hi))
         Y = scaling.forward(Y)
-    return Dataset(X=X, Y=Y, classes=classes, scaling=scaling, kind=kind)
+    return Dataset(
+        X=X, Y=Y, classes=classes, scaling=scaling, kind=kind, input_scaling=input_scaling
+    )
 
 
 def load_dataset(loaded: LoadedConfig) -> Dataset:

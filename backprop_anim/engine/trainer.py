@@ -521,6 +521,7 @@ def train(loaded: LoadedConfig, *, on_step: Callable[[int, int], None] | None = 
         "Y": data.Y[shown].tolist(),
         "classes": None if data.classes is None else data.classes[shown].tolist(),
         "scaling": None if data.scaling is None else data.scaling.to_json(),
+        "input_scaling": None if data.input_scaling is None else data.input_scaling.to_json(),
     }
     return Trace(
         config=cfg.model_dump(mode="json"),

@@ -22,8 +22,9 @@ from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
 from ..storyboard import SHOWN_TERMS, Beat, largest_terms
 from ..trace.model import LayerStep, Step, Trace
+from ..trace.scaling import target_scaling
 from ..visual import formula as F
-from . import matrices, slope, thrown
+from . import matrices, scaling, slope, thrown
 from .decay import decay_ranking, decay_update
 from .speech import MARK
 
@@ -260,6 +261,12 @@ class Explainer:
         step = self.trace.step(beat.step) if beat.step is not None else None
         if step is not None:
             self.say(said, self._sample_sentence(step), FULL)
+            brief, fuller = scaling.input_sentences(self.trace, step, self.digits)
+            if brief:
+                self.say(said, brief, BRIEF)
+                self.say(said, fuller, FULL)
+            if targets := scaling.target_sentence(self.trace, step, self.digits):
+                self.say(said, targets, FULL)
         lr = self.opt.get("learning_rate")
         optimizer = self._optimizer_words()
         self.say(
@@ -671,6 +678,11 @@ class Explainer:
         size = step.x.shape[0]
         where = f"averaged over the {size} samples" if size > 1 else "in total"
         self.say(said, f"[[formula]]The loss, {where}, is {self.n(step.loss)}.", FULL)
+        targets = target_scaling(self.trace)
+        if targets is not None and (
+            raw := scaling.raw_output_sentence(targets, outs, a, y, self.digits)
+        ):
+            self.say(said, raw, FULL)
         self._regression_notes(said)
         shown = range(min(len(a), NOTES_LIMIT))
         said.formulas.append(

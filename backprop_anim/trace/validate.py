@@ -28,6 +28,7 @@ import numpy as np
 from ..config.loader import validate as validate_config
 from ..config.schema import MAX_DETAIL_STEPS, Config
 from ..errors import ConfigError, UserError
+from .scaling import INPUT_PARAMETERS
 
 FORMAT = "backprop-anim-trace"
 VERSION = 1  # docs/trace-format.md#versioning
@@ -280,7 +281,7 @@ def check_trace(doc: Any, source: str = "<trace>") -> None:
         )
     cfg = _config(c, doc)
     sizes = _network(c, doc, cfg)
-    data = _data(c, doc, sizes)
+    data = _data(c, doc, sizes, cfg)
     summary = c.obj(c.key(doc, "summary", ""), "summary", "every step in brief")
     trained = _summary(c, summary, cfg, sizes, stopped=doc.get("diverged") is not None)
     _diverged(c, doc, cfg, trained)
@@ -380,7 +381,7 @@ def _network(c: _Checker, doc: dict[str, Any], cfg: Config) -> _Sizes:
     )
 
 
-def _data(c: _Checker, doc: dict[str, Any], sizes: _Sizes) -> dict[str, Any]:
+def _data(c: _Checker, doc: dict[str, Any], sizes: _Sizes, cfg: Config) -> dict[str, Any]:
     data = c.obj(doc.get("data", {}), "data", "the data, for pictures")
     if not data:
         return data
@@ -405,7 +406,47 @@ def _data(c: _Checker, doc: dict[str, Any], sizes: _Sizes) -> dict[str, Any]:
         for key in ("y_min", "y_max"):
             c.array(c.key(scaling, key, "data.scaling"), f"data.scaling.{key}", [outputs])
         c.array(c.key(scaling, "range", "data.scaling"), "data.scaling.range", [(2, "low, high")])
+    _input_scaling(c, data, sizes, cfg)
     return data
+
+
+def _input_scaling(c: _Checker, data: dict[str, Any], sizes: _Sizes, cfg: Config) -> None:
+    """``data.input_scaling``: optional (older traces lack it); present, it must be the
+    config's ``scale_inputs`` with one finite value per input in each array."""
+    scaling = data.get("input_scaling")
+    method = cfg.data.scale_inputs
+    if scaling is None:
+        return
+    path = "data.input_scaling"
+    if method == "none":
+        raise c.fail(
+            path,
+            f"expected null (config.data.scale_inputs is 'none': the inputs were not "
+            f"scaled), got {_kind(scaling)}",
+        )
+    scaling = c.obj(scaling, path, "method and per-input parameters")
+    got = c.choice(c.key(scaling, "method", path), f"{path}.method", INPUT_PARAMETERS)
+    if got != method:
+        raise c.fail(
+            f"{path}.method", f"expected {method!r} (as config.data.scale_inputs), got {got!r}"
+        )
+    inputs = [(sizes.inputs, "network inputs")]
+    first, second = (
+        c.array(c.key(scaling, key, path), f"{path}.{key}", inputs)
+        for key in INPUT_PARAMETERS[method]
+    )
+    if method == "standard" and (second <= 0).any():
+        k = int(np.argmax(second <= 0))
+        raise c.fail(
+            f"{path}.std[{k}]",
+            f"expected a positive standard deviation (1 for a constant input), got {second[k]:g}",
+        )
+    if method == "minmax" and (second < first).any():
+        k = int(np.argmax(second < first))
+        raise c.fail(
+            f"{path}.max[{k}]",
+            f"expected at least data.input_scaling.min[{k}] ({first[k]:g}), got {second[k]:g}",
+        )
 
 
 def _summary(
