@@ -49,15 +49,34 @@ BEAT_SECONDS: dict[str, float] = {
 # (``[[name]]`` in the script, docs/narration.md). Scenes name their parts with these
 # and nothing else; the timeline decides when each plays.
 BEAT_PARTS: dict[str, tuple[str, ...]] = {
-    "title": ("title", "network", "task"),
+    "title": (
+        "title",
+        "network",
+        "data",
+        "scaled",
+        "target",
+        "loss",
+        "optimizer",
+        "step",
+        "task",
+    ),
     "overview": ("network", "curve", "fit"),
     "forward_unit": ("sum", "term1", "term2", "term3", "bias", "z", "a", "plot", "neuron"),
-    "forward_layer": ("rule", "strip", "neurons"),
+    "forward_layer": ("header", "rule", "strip", "caption", "neurons"),
     "loss": ("outputs", "table", "formula"),
-    "backward_unit": ("error", "slope", "tangent", "delta", "label"),
-    "backward_layer": ("rule", "strip"),
-    "gradients": ("gradients", "table", "note"),
-    "update": ("rule", "table", "edges", "note"),
+    "backward_unit": (
+        "header",
+        "edges",
+        "error",
+        "dL_da",
+        "slope",
+        "tangent",
+        "delta",
+        "label",
+    ),
+    "backward_layer": ("header", "rule", "strip", "caption"),
+    "gradients": ("gradients", "delta", "input", "product", "table", "note"),
+    "update": ("rule", "table", "weight", "edges", "note"),
     "update_ranking": ("title", "bars", "split", "note"),
     "summary": ("curve", "note"),
     "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),
@@ -118,6 +137,20 @@ def largest_terms(weights: np.ndarray, inputs: np.ndarray, count: int) -> list[i
     """
     order = np.argsort(-np.abs(np.asarray(weights) * np.asarray(inputs)), kind="stable")
     return sorted(int(k) for k in order[:count])
+
+
+READ_ONE_BY_ONE = 4  # a layer with at most this many weights is worked through in order
+
+
+def example_weight(values: np.ndarray, *, largest: bool = False) -> tuple[int, int]:
+    """(unit, input) of the weight a beat works through as its example, on screen and in
+    the narration: the first of a small layer (its weights are read in order), else, or
+    when ``largest``, the one whose ``values`` (gradients, moves) are largest in size."""
+    values = np.asarray(values)
+    if values.size <= READ_ONE_BY_ONE and not largest:
+        return 0, 0
+    j, k = np.unravel_index(int(np.argmax(np.abs(values))), values.shape)
+    return int(j), int(k)
 
 
 def shown_units(trace: Trace, step: int, layer: int, options: RenderOptions) -> list[int]:

@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--configs textbook-2-2-2,xor]
          [--levels brief,standard] [--voice piper] [--quality l]
+         [--against /tmp/old-tree] [--keep renders/sync-bench]
 
 Renders each lecture of configs/ (or the ones named) at each level with the voice, and
 prints per render and over all of them: the worst and median |shown start - spoken
@@ -10,6 +11,12 @@ start before their words (the goal is none), the longest silence inside a beat (
 is at most 1.5 s), and the render time per second of video. Renders are made with
 ``use_cache=False`` (the voice clips are cached; Manim runs every time). Goals from
 issue 11: worst <= 0.3 s, no part before its sentence, no silence > 1.5 s.
+
+``--against DIR``: a source tree of an earlier version (``git archive <commit> | tar -x
+-C DIR``); each lecture is then also rendered by that code, in a fresh process with
+``PYTHONPATH=DIR``, right after this one (same voice clips, same machine, same minute),
+and the ratio of render times is printed: the goal is at most 1.2x. The machine's load
+changes during a run: compare ratios, not seconds.
 """
 
 from __future__ import annotations
@@ -18,12 +25,16 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from backprop_anim.narrate import plan_narration
 from backprop_anim.options import RenderOptions
-from backprop_anim.render import render
+from backprop_anim.render import obtain_trace, render
+from backprop_anim.storyboard import build_storyboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,31 +67,76 @@ def figures(meta: dict) -> dict:
     return {"offsets": offsets, "early": early, "silence": silence}
 
 
+OLD_RENDER = """
+import sys, time
+from pathlib import Path
+from backprop_anim.narrate import plan_narration
+from backprop_anim.options import RenderOptions
+from backprop_anim.render import obtain_trace, render
+from backprop_anim.storyboard import build_storyboard
+config, level, voice, quality, out = sys.argv[1:6]
+t0 = time.perf_counter()
+render(Path(config), RenderOptions(voice=voice, quality=quality, use_cache=False),
+       overrides=(f"narration.level={level}",), output_dir=Path(out))
+print(time.perf_counter() - t0)
+"""
+
+
+def render_with(tree: Path, config: Path, level: str, args, out: Path) -> float:
+    """Render time of ``config`` by the code in ``tree`` (a fresh process), in seconds."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, "-c", OLD_RENDER, str(config), level, args.voice, args.quality, str(out)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", default="", help="comma-separated names (default: all)")
     parser.add_argument("--levels", default="brief,standard")
     parser.add_argument("--voice", default="piper")
     parser.add_argument("--quality", default="l")
+    parser.add_argument("--against", default="", help="source tree of the code to compare")
+    parser.add_argument("--keep", default="", help="keep the renders in this folder")
     args = parser.parse_args()
     names = [n for n in args.configs.split(",") if n] or sorted(
         p.stem for p in (ROOT / "configs").glob("*.yaml")
     )
     print(f"load average {os.getloadavg()[0]:.2f} at the start")
     every: list[float] = []
+    ratios: list[float] = []
     worst_silence, early_total = 0.0, 0
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
+        where = Path(args.keep) if args.keep else Path(tmp)
         for name in names:
             for level in args.levels.split(","):
                 options = RenderOptions(voice=args.voice, quality=args.quality, use_cache=False)
+                config = ROOT / "configs" / f"{name}.yaml"
+                overrides = (f"narration.level={level}",)
+                # The voice clips first (cached), so neither timed render pays for them.
+                trace = obtain_trace(config, overrides)
+                plan_narration(trace, build_storyboard(trace, options), options)
                 t0 = time.perf_counter()
                 result = render(
-                    ROOT / "configs" / f"{name}.yaml",
+                    config,
                     options,
                     overrides=(f"narration.level={level}",),
-                    output_dir=Path(tmp) / f"{name}-{level}",
+                    output_dir=where / f"{name}-{level}",
                 )
                 seconds = time.perf_counter() - t0
+                against = ""
+                if args.against:
+                    old = render_with(
+                        Path(args.against), config, level, args, Path(tmp) / f"old-{name}-{level}"
+                    )
+                    ratios.append(seconds / old)
+                    against = f" | earlier code {old:6.1f} s: x{seconds / old:.2f}"
                 meta = json.loads((result.output_dir / "render.json").read_text())
                 f = figures(meta)
                 offsets = [abs(o) for o in f["offsets"]]
@@ -93,13 +149,18 @@ def main() -> None:
                     f"{statistics.median(offsets) if offsets else 0:.3f} s | early "
                     f"{f['early']} | longest silence {f['silence']:.2f} s | render "
                     f"{seconds:6.1f} s for {result.duration:6.1f} s of video "
-                    f"({seconds / result.duration:.2f} s per s)"
+                    f"({seconds / result.duration:.2f} s per s){against}"
                 )
     if every:
         print(
             f"all: worst {max(every):.3f} s, median {statistics.median(every):.3f} s over "
             f"{len(every)} cues; parts before their words: {early_total}; longest silence "
             f"inside a beat {worst_silence:.2f} s; load average {os.getloadavg()[0]:.2f}"
+        )
+    if ratios:
+        print(
+            f"render time against the earlier code: median x{statistics.median(ratios):.2f}, "
+            f"worst x{max(ratios):.2f} over {len(ratios)} renders"
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
+    RIGHT,
     Create,
     FadeIn,
     FadeOut,
@@ -24,7 +25,7 @@ from manim import (
 from backprop_anim.maths.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat
+from backprop_anim.storyboard import Beat, example_weight
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.panels import (
     ActivationPlot,
@@ -120,9 +121,9 @@ class BackwardBeats(BeatScene):
                         F.num(a, self.digits) + F.lit("-") + F.num(y, self.digits), step
                     )
                 )
-                eq1 = grad_a + F.lit("=") + rhs + F.lit("=") + F.number(dL_da, self.digits)
+                eq1 = grad_a + F.lit("=") + rhs + F.lit("=")
             else:
-                eq1 = grad_a + F.lit("=") + F.number(dL_da, self.digits)
+                eq1 = grad_a + F.lit("=")
             why = "how the loss changes with this output"
         else:
             nxt = step.layers[i + 1]
@@ -164,7 +165,6 @@ class BackwardBeats(BeatScene):
         eq2 = F.call(deriv_name, F.sub("z", me)) + F.lit("=")
         if form is not None:
             eq2 = eq2 + form + F.lit("=")
-        eq2 = eq2 + F.number(deriv, self.digits)
         fused = self.fused_output(i)
         if fused:
             y = float(step.y[0, j])
@@ -191,11 +191,12 @@ class BackwardBeats(BeatScene):
                 + F.lit("=")
                 + F.number(delta, self.digits)
             )
-        m1 = self.math(eq1)
+        # At an output, the slope dL/da is its own piece: it comes in as it is said.
+        m1 = self.value_row(eq1, F.number(dL_da, self.digits)) if i == n - 1 else self.math(eq1)
         # Wrapped, not one long line each: a line wider than the panel would make the
         # whole stack, formulas included, shrink to fit it.
         c1 = self.paragraph(why, font_size=20, color=t.muted)
-        m2 = self.math(eq2)
+        m2 = self.value_row(eq2, F.number(deriv, self.digits))
         chain = self.paragraph(
             "chain rule: ∂L/∂z = ∂L/∂a · ∂a/∂z  (the slope of the curve at z)"
             if not fused
@@ -214,26 +215,37 @@ class BackwardBeats(BeatScene):
         panel = self.column_stack(items, buff=0.22)
         label = self.delta_label(i + 1, j, delta)
         self.delta_labels = getattr(self, "delta_labels", {})
+        error = m1[0] if i == n - 1 else m1
         parts = [
-            ([*intro, *header], 0.6),
-            ([Create(edges)] if len(edges) else None, 0.6),
-            ([Write(m1), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
-            (Write(m2), 1.0, "slope"),
+            ([*intro, *header], 0.6, "header"),
+            ([Create(edges)] if len(edges) else None, 0.6, "edges"),
+            ([Write(error), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
         ]
+        if i == n - 1:
+            parts.append((Write(m1[1]), 0.5, "dL_da"))
+        tag = None
         if plot is not None:
+            # The derivative is the slope of the tangent: its value leaves the tangent
+            # and lands in the formula as the narration says it.
             tangent = plot.tangent(z, a, deriv)
             dot = plot.point(z, a)
+            tag = self.text(f"slope {fmt(deriv, self.digits)}", font_size=18, color=t.gradient)
+            tag.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
+            tag.next_to(tangent.get_end(), RIGHT, buff=0.06)
             parts += [
-                ([FadeIn(plot), GrowFromCenter(dot)], 0.6),
-                (Create(tangent), 0.6, "tangent"),
+                ([Write(m2[0]), FadeIn(plot), GrowFromCenter(dot)], 1.0, "slope"),
+                ([Create(tangent), FadeIn(tag)], 0.6, "tangent"),
+                (self.fly_from(m2[1], tag.get_center(), tag), 0.7),
             ]
+        else:
+            parts.append(([Write(m2[0]), FadeIn(m2[1])], 1.0, "slope"))
         parts += [
             ([FadeIn(chain), Write(m3)], 1.4, "delta"),
             (self.fly_from(label, m3.get_right() - [label.width / 2, 0, 0]), 0.5, "label"),
             (None, 2.0),
             (
                 [FadeOut(panel), FadeOut(edges)]
-                + ([FadeOut(tangent), FadeOut(dot)] if plot else []),
+                + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else []),
                 0.5,
             ),
         ]
@@ -360,17 +372,101 @@ class BackwardBeats(BeatScene):
         if batch > 1:
             note2 = self.text(f"summed over the batch of {batch}", font_size=20, color=t.muted)
             panel = self.column_stack([table, note, note2])
+            meet: list = []
+            extras: list = []
         else:
-            panel = self.column_stack([table, note])
+            example = example_weight(layer.grad_W, largest=True)
+            row, meet, labels, extras = self.gradient_meets(i, example, labels)
+            panel = self.column_stack([row, table, note])
         old_edges = d.edges_image
         d.edges_image = weight_view
+        first = meet[0] if meet else []
         self.run(
             [
                 ([*intro, *header], 0.6),
-                ([FadeIn(grad_view), FadeOut(old_edges)], 0.6, "gradients"),
+                ([FadeIn(grad_view), FadeOut(old_edges), *first], 0.8, "gradients"),
+                *meet[1:],
                 ([FadeIn(labels), FadeIn(table)], 1.4, "table"),
                 (FadeIn(note), 0.5, "note"),
                 (None, 2.2),
-                ([FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)], 0.5),
+                (
+                    [FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)]
+                    + [FadeOut(m) for m in extras],
+                    0.5,
+                ),
             ]
         )
+
+    def gradient_meets(self, i: int, example: tuple[int, int], labels: VGroup):
+        """δ and a meet to make ∂L/∂w, for the example weight of layer i.
+
+        Returns the formula row ∂L/∂w = δ · a = 0.1385 · 0.5933 = 0.08217; the parts
+        that build it (the first part's animations, then named parts: δ flies in from under
+        its neuron, a from the neuron before, the product is written, and a copy of it
+        lands on the edge as its label); the other edges' labels (shown with the table);
+        and what to fade out at the end (the highlighted edge, the example's label).
+        """
+        step = self.step_of(self.current.beat)
+        t = self.theme
+        d = self.diagram
+        trace = self.plan.trace
+        layer = step.layers[i]
+        a_prev = step.x if i == 0 else step.layers[i - 1].a
+        j, k = example
+        me, src = unit_label(trace, i + 1, j), unit_label(trace, i, k)
+        g = float(layer.grad_W[j, k])
+        lhs = (
+            F.grad(F.var("L"), F.sub("w", f"{me},{src}"))
+            + F.lit("=")
+            + F.sub("delta", me)
+            + F.sym("dot")
+            + F.sub("a", src)
+            + F.lit("=")
+        )
+        pieces = [
+            lhs,
+            F.num(layer.delta[0, j], self.digits),
+            F.sym("dot"),
+            F.num(a_prev[0, k], self.digits),
+            F.lit("="),
+            F.number(g, self.digits),
+        ]
+        row = VGroup(*[self.math(p) for p in pieces]).arrange(RIGHT, buff=0.12)
+        for mob in row:
+            mob.set_y(row.get_y())
+        drawn = (i, k) in d.positions and (i + 1, j) in d.positions
+        first: list = [Write(row[0])]
+        pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
+        label = None
+        extras: list = []
+        if drawn:
+            edge = d.edge(i, j, k, t.highlight, 4)
+            first.append(Create(edge))
+            extras.append(edge)
+            if len(labels) == len(pairs):  # every drawn edge has its label
+                label = labels[pairs.index((j, k))]
+                labels = VGroup(*[m for m in labels if m is not label])
+            else:
+                label = self.text(fmt(g, self.digits), font_size=20, color=t.gradient)
+                label.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
+                label.move_to(d.edge_point(i, j, k, 0.5))
+        delta_at = getattr(self, "delta_labels", {}).get((i + 1, j))
+        a_at = d.value_labels.get((i, k))
+
+        def arrive(piece, source, where):
+            if source is not None:
+                return self.fly_from(piece, source.get_center(), source)
+            if where in d.positions:
+                return self.fly_from(piece, d.positions[where])
+            return FadeIn(piece)
+
+        parts = [
+            first,
+            (arrive(row[1], delta_at, (i + 1, j)), 0.7, "delta"),
+            ([FadeIn(row[2]), arrive(row[3], a_at, (i, k))], 0.7, "input"),
+            ([FadeIn(row[4]), Write(row[5])], 0.6, "product"),
+        ]
+        if label is not None:
+            parts.append((self.fly_from(label, row[5].get_center(), row[5]), 0.7))
+            extras.append(label)
+        return row, parts, labels, extras

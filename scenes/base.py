@@ -441,6 +441,28 @@ class BeatScene(Scene):
         self._record(expr.typst)
         return formula(expr, self.theme, tex=self.tex, font_size=font_size)
 
+    def value_row(self, lhs: Expr, value: Expr) -> VGroup:
+        """A formula and the number it comes to as two pieces, so that the number can
+        arrive on its own (written, or flown in from where it lives).
+
+        The whole line is typeset once and the number put exactly where Typst set its
+        glyphs (which are then left transparent), so it sits on the line's baseline
+        even after a fraction; if the glyphs cannot be matched, it is centred after."""
+        whole = self.math(lhs + value)
+        number = formula(value, self.theme, tex=self.tex)
+        glyphs = whole.family_members_with_points()
+        n = len(number.family_members_with_points())
+        tail = VGroup(*glyphs[-n:]) if 0 < n < len(glyphs) else None
+        if tail is not None and abs(tail.width - number.width) <= 0.05 * number.width:
+            number.move_to(tail)
+            for glyph in tail:
+                glyph.set_opacity(0.0)
+            return VGroup(whole, number)
+        row = VGroup(self.math(lhs), number).arrange(RIGHT, buff=0.12)
+        for mob in row:
+            mob.set_y(row.get_y())
+        return row
+
     def text(self, content: str, **kwargs) -> Label:
         """A label in the lecture font, recorded as this beat's screen text."""
         self._record(content)
@@ -668,9 +690,10 @@ class BeatScene(Scene):
         panel = self.column_stack([equation, strip, words])
         self.run(
             [
-                (lead_in, lead_in_weight),
+                (lead_in, lead_in_weight, "header"),
                 (Write(equation), 1.0, "rule"),
-                ([FadeIn(strip), FadeIn(words)], 1.0, "strip"),
+                (FadeIn(strip), 0.8, "strip"),
+                (FadeIn(words), 0.4, "caption"),
                 *([(then, 1.0, "neurons")] if then else []),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),

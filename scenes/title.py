@@ -6,7 +6,7 @@ from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup
 
 from backprop_anim.narration import scaling
 from backprop_anim.numbers import counted, fmt
-from backprop_anim.storyboard import Beat
+from backprop_anim.storyboard import BEAT_PARTS, Beat
 
 from .base import BeatScene
 
@@ -45,6 +45,8 @@ class TitleBeats(BeatScene):
         else:
             sample = f"a batch of {batch} samples"
         total = len(trace.summary.loss)
+        # Each row is a part of its own (named by its key), so it comes in as the
+        # narration's sentence about it starts; the task line closes the beat's words.
         lines = [
             ("network", layers),
             ("data", sample),
@@ -64,12 +66,19 @@ class TitleBeats(BeatScene):
         rows.arrange(DOWN, buff=0.28, aligned_edge=LEFT)
         if rows.width > 12.5:
             rows.scale_to_fit_width(12.5)
-        block = VGroup(title, rows).arrange(DOWN, buff=0.7)
-        block.move_to([0, 0.2, 0])
+        task = self.text("forward → loss → backward → update", font_size=26, color=t.highlight)
+        block = VGroup(title, rows, task).arrange(DOWN, buff=0.6)
+        if block.height > 7.0:  # more rows (scaled inputs, targets) must stay in the frame
+            block.scale_to_fit_height(7.0)
+        block.move_to([0, 0.1, 0])
         self.run(
             [
                 (FadeIn(title, shift=0.3 * DOWN), 1.0, "title"),
-                (FadeIn(rows), 1.0, "network"),
+                *[
+                    (FadeIn(row), 0.4, key if key in BEAT_PARTS["title"] else None)
+                    for row, (key, _) in zip(rows, lines, strict=True)
+                ],
+                (FadeIn(task), 0.5, "task"),
                 (None, 4.0),
                 (FadeOut(block), 0.6),
             ]

@@ -6,7 +6,7 @@ import numpy as np
 from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup, Write
 
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat
+from backprop_anim.storyboard import Beat, example_weight
 from backprop_anim.visual import equations
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.moves import MovePartsBars
@@ -15,6 +15,7 @@ from backprop_anim.visual.panels import RankingBars, ValueTable
 from .base import BeatScene, unit_label
 
 MAX_ROWS = 9
+MAX_EDGE_LABELS = 6
 MAX_BARS = 10
 
 
@@ -121,17 +122,65 @@ class UpdateBeats(BeatScene):
         new_edges = d.edge_raster(weights_after, still=still)
         old_edges = d.edges_image
         d.edges_image = new_edges
+        # The example weight changes first, as its sentence says its new value: w⁺ leaves
+        # the table and lands on its edge over w, and that edge alone re-thickens; then
+        # every other shown edge's label and line change.
+        j, k = example_weight(dw)
+        with_example = [w.copy() for w in weights_after]
+        with_example[i] = layer.W.copy()
+        with_example[i][j, k] = layer.W_next[j, k]
+        mid_edges = d.edge_raster(with_example, still=still)
+        before, after = self.weight_labels(i, layer.W, layer.W_next, (j, k))
+        example_old = before.pop((j, k), None)
+        example_new = after.pop((j, k), None)
+        weight_change: list = [FadeIn(mid_edges), FadeOut(old_edges)]
+        if example_new is not None:
+            cell = table.rows[1 + pairs.index((j, k))][-1] if (j, k) in pairs else None
+            source = cell.get_center() if cell is not None else eq.get_center()
+            weight_change += [self.fly_from(example_new, source, cell)]
+            if example_old is not None:
+                weight_change.append(FadeOut(example_old))
+        others_old, others_new = VGroup(*before.values()), VGroup(*after.values())
+        shown_old = [FadeIn(others_old)] + ([FadeIn(example_old)] if example_old else [])
+        change_others = [FadeOut(others_old), FadeIn(others_new)]
+        leave = [FadeOut(panel), FadeOut(others_new)]
+        leave += [FadeOut(example_new)] if example_new else []
         self.run(
             [
                 ([*intro, *header], 0.6),
                 (Write(eq), 1.0, "rule"),
-                (FadeIn(table), 1.2, "table"),
-                ([FadeIn(new_edges), FadeOut(old_edges)], 1.2, "edges"),
+                ([FadeIn(table), *shown_old], 1.2, "table"),
+                (weight_change, 0.8, "weight"),
+                ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], 1.0, "edges"),
                 (FadeIn(note), 0.4, "note"),
                 (None, 2.0),
-                (FadeOut(panel), 0.5),
+                (leave, 0.5),
             ]
         )
+
+    def weight_labels(
+        self, i: int, before: np.ndarray, after: np.ndarray, example: tuple[int, int]
+    ) -> tuple[dict, dict]:
+        """Labels w and w⁺ on the drawn edges of layer i, by (unit, input): all of them
+        when there are few and they fit, else only the example's (or none if its edge is
+        not drawn)."""
+        d = self.diagram
+        t = self.theme
+        pairs = [(j, k) for j in d.drawn[i + 1] for k in d.drawn[i]]
+        if len(pairs) > MAX_EDGE_LABELS:
+            pairs = [p for p in pairs if p == example]
+
+        def label(value: float, color: str, at: tuple[int, int]):
+            text = self.text(fmt(value, self.digits), font_size=20, color=color)
+            text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
+            return text.move_to(d.edge_point(i, at[0], at[1], 0.5))
+
+        old = {p: label(before[p], t.text, p) for p in pairs}
+        new = {p: label(after[p], t.highlight, p) for p in pairs}
+        if len(old) > 1 and not d.labels_fit(list(old.values()) + list(new.values())):
+            old = {p: m for p, m in old.items() if p == example}
+            new = {p: m for p, m in new.items() if p == example}
+        return old, new
 
     def beat_update_ranking(self, beat: Beat) -> None:
         step = self.step_of(beat)

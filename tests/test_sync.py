@@ -415,3 +415,110 @@ def test_numbers_travel_slowly_enough_to_follow_and_the_words_wait(forward_rende
             continue
         quiet = np.sqrt(np.mean(track[first:last] ** 2))
         assert quiet < loud / 30, pause
+
+
+# --- backward, gradients and update: the numbers travel as they are said --------------
+
+
+@pytest.fixture(scope="module")
+def backward_render(tmp_path_factory):
+    """The textbook's title, backward pass and update, standard level, timed at reading
+    speed (Piper's own timing is checked on the forward render; no synthesis here)."""
+    base = tmp_path_factory.mktemp("sync-backward")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BACKPROP_ANIM_CACHE", str(base / "cache"))
+        options = RenderOptions(scenes=("title", "backward", "update"), voice="none")
+        return render(TEXTBOOK, options, output_dir=base / "out")
+
+
+def test_every_sentence_starts_its_part(backward_render):
+    meta = json.loads((backward_render.output_dir / "render.json").read_text())
+    kinds = {b["id"]: b["id"].split(".")[1] if "." in b["id"] else b["id"] for b in meta["beats"]}
+    sync = [
+        e for e in meta["sync"] if kinds[e["beat"]] in ("title", "backward", "gradients", "update")
+    ]
+    assert sync and all(e["part"] is not None for e in sync), [
+        e["sentence"] for e in sync if e["part"] is None
+    ]
+    for entry in sync:  # never before its words, and on them
+        # A sentence's part is its first mark's (at its first word, or at a later one).
+        said = entry["marks"][0]["spoken"] if entry["marks"] else entry["spoken"][0]
+        assert 0.0 <= entry["shown"][0] - said <= 1 / FPS + 1e-3, entry
+        for mark in entry["marks"]:
+            assert 0.0 <= mark["shown"] - mark["spoken"] <= 1 / FPS + 1e-3, entry
+    title = [e["part"] for e in sync if e["beat"] == "title"]
+    assert title == ["title", "network", "data", "loss", "task"]
+    marked = {(e["beat"], m["part"]) for e in sync for m in e["marks"]}
+    assert {("s0.backward.output.o1", p) for p in ("dL_da", "slope", "tangent", "delta")} <= marked
+    assert {("s0.gradients.output", p) for p in ("delta", "input", "product")} <= marked
+    assert ("s0.update.output", "weight") in marked
+
+
+def _box(travel):
+    x0, y0, x1, y1 = (round(v) for v in travel["to"])
+    return slice(y0 - 2, y1 + 3), slice(x0 - 2, x1 + 3)
+
+
+def test_the_derivative_leaves_the_tangent_for_the_formula(backward_render):
+    meta = json.loads((backward_render.output_dir / "render.json").read_text())
+    o1 = [t for t in meta["travels"] if t["beat"] == "s0.backward.output.o1"]
+    slope = next(t for t in o1 if t["part"] is None)  # right after the tangent is drawn
+    tangent = next(
+        m
+        for e in meta["sync"]
+        if e["beat"] == "s0.backward.output.o1"
+        for m in e["marks"]
+        if m["part"] == "tangent"
+    )
+    assert slope["start"] >= tangent["shown"]  # not before the words say it
+    layout = meta["layout"]["0"]
+    assert slope["from"][0] > max(x for x, _, _ in layout.values())  # from the plot, right
+    assert slope["from"][1] > slope["to"][3]  # below the formula it lands in
+    first = round(slope["start"] * FPS)
+    before, after = (
+        np.asarray(f.convert("L"), dtype=float)
+        for f in extract_frames(backward_render.video, [first - 1, slope["last_frame"]])
+    )
+    box = _box(slope)
+    assert (before[box] > 128).sum() == 0 and (after[box] > 128).sum() > 30
+
+
+def test_delta_and_activation_meet_to_make_the_gradient(backward_render):
+    meta = json.loads((backward_render.output_dir / "render.json").read_text())
+    travels = [t for t in meta["travels"] if t["beat"] == "s0.gradients.output"]
+    assert [t["part"] for t in travels] == ["delta", "input", None]
+    delta, a, product = travels
+    layout = meta["layout"]["0"]
+    # δ leaves from under an output neuron, a from a hidden one, both into the panel.
+    outputs = [layout[f"2,{u}"] for u in range(2)]
+    hidden = [layout[f"1,{u}"] for u in range(2)]
+    assert any(abs(delta["from"][0] - x) < r and delta["from"][1] > y for x, y, r in outputs)
+    assert any(abs(a["from"][0] - x) < r and abs(a["from"][1] - y) < r for x, y, r in hidden)
+    # The product lands on an edge between the layers: between the two columns.
+    x_to = (product["to"][0] + product["to"][2]) / 2
+    assert hidden[0][0] < x_to < outputs[0][0]
+    assert delta["start"] < a["start"] < product["start"]
+
+
+def test_the_new_weight_lands_on_its_edge_when_its_sentence_says_it(backward_render):
+    meta = json.loads((backward_render.output_dir / "render.json").read_text())
+    move = next(
+        t for t in meta["travels"] if t["beat"] == "s0.update.output" and t["part"] == "weight"
+    )
+    said = next(
+        m
+        for e in meta["sync"]
+        if e["beat"] == "s0.update.output"
+        for m in e["marks"]
+        if m["part"] == "weight"
+    )
+    assert 0.0 <= move["start"] - said["spoken"] <= 1 / FPS + 1e-3
+    first = round(move["start"] * FPS)
+    frames = extract_frames(backward_render.video, [first - 1, move["last_frame"]])
+    before, after = (np.asarray(f.convert("RGB"), dtype=int)[_box(move)] for f in frames)
+
+    def yellow(px):  # the highlight colour of w⁺ (w is written in the text colour)
+        r, g, b = px[..., 0], px[..., 1], px[..., 2]
+        return int(np.sum((r > 100) & (g > 0.8 * r) & (b < 0.5 * g)))
+
+    assert yellow(before) == 0 and yellow(after) > 10

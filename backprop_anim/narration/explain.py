@@ -20,7 +20,7 @@ import numpy as np
 from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
-from ..storyboard import SHOWN_TERMS, Beat, largest_terms
+from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms
 from ..trace.model import LayerStep, Step, Trace
 from ..trace.scaling import target_scaling
 from ..visual import formula as F
@@ -233,7 +233,7 @@ class Explainer:
         title = (cfg.get("title") or "").strip()
         said = Said(title or cfg.get("name") or "Lecture")
         if title:
-            self.say(said, title if title[-1] in ".!?" else title + ".")
+            self.say(said, "[[title]]" + (title if title[-1] in ".!?" else title + "."))
         n_in = len(self.inputs)
         # The names are on the diagram; reading them out is for the detailed level.
         named = self.level == "detailed"
@@ -257,32 +257,37 @@ class Explainer:
                 f"{indefinite(self.layer(i).removeprefix('the '))} of {count} "
                 f"{'unit' if count == 1 else 'units'} with {self.acts[i].spoken}{frozen}{names}"
             )
-        self.say(said, f"The network has {join_words(parts)}.", FULL)
+        self.say(said, f"[[network]]The network has {join_words(parts)}.", FULL)
         step = self.trace.step(beat.step) if beat.step is not None else None
         if step is not None:
-            self.say(said, self._sample_sentence(step), FULL)
+            self.say(said, "[[data]]" + self._sample_sentence(step), FULL)
+            # Marks before the scaling's words: the title's "scaled" and "target" rows.
             brief, fuller = scaling.input_sentences(self.trace, step, self.digits)
             if brief:
-                self.say(said, brief, BRIEF)
-                self.say(said, fuller, FULL)
+                self.say(said, "[[scaled]]" + brief, BRIEF)
+                self.say(said, "[[scaled]]" + fuller, FULL)
             if targets := scaling.target_sentence(self.trace, step, self.digits):
-                self.say(said, targets, FULL)
+                self.say(said, "[[target]]" + targets, FULL)
         lr = self.opt.get("learning_rate")
         optimizer = self._optimizer_words()
         self.say(
             said,
-            f"It learns with {self.loss.spoken} as the loss and {optimizer}, "
+            f"[[loss]]It learns with {self.loss.spoken} as the loss and [[optimizer]]{optimizer}, "
             f"with a learning rate of {self.n(lr)}.",
             FULL,
         )
         total = len(self.trace.summary.loss)
         if step is not None and total > 1:
-            self.say(said, f"We follow training step {step.step} of the {total} steps.", FULL)
-        self.say(said, "We follow one training step: forward, loss, backward, update.", BRIEF)
+            self.say(
+                said, f"[[step]]We follow training step {step.step} of the {total} steps.", FULL
+            )
+        self.say(
+            said, "[[task]]We follow one training step: forward, loss, backward, update.", BRIEF
+        )
         self.say(
             said,
-            "We follow the order the computer does: the forward pass, the loss, the backward "
-            "pass, and the update.",
+            "[[task]]We follow the order the computer does: the forward pass, the loss, the "
+            "backward pass, and the update.",
             FULL,
         )
         self.say(
@@ -591,33 +596,41 @@ class Explainer:
         said = Said(f"Forward pass: {spoken_name(self.names[i])}")
         self.say(
             said,
-            f"{self.layer(i).capitalize()} has {count} units, too many to show one by one. "
-            f"Each adds up its {fan_in} weighted inputs and its bias, then applies "
-            f"{act.spoken}.",
+            f"[[header]]{self.layer(i).capitalize()} has {count} units, too many to show one "
+            f"by one. [[rule]]Each adds up its {fan_in} weighted inputs and its bias, then "
+            f"applies {act.spoken}.",
             FULL,
         )
         self.say(
             said,
-            f"{self.layer(i).capitalize()}: {count} units, each a weighted sum and {act.spoken}.",
+            f"[[rule]]{self.layer(i).capitalize()}: {count} units, each a weighted sum and "
+            f"[[strip]]{act.spoken}.",
             BRIEF,
         )
-        focus = self._focus(beat, "forward_unit")
-        if focus:
-            parts = [f"{self.unit(i, j)} at {self.n(L.a[0, j])}" for j in focus]
-            self.say(said, f"We look closely at the most active: {join_words(parts)}.", FULL)
+        # In the order the picture shows them: all values as a strip (how many are zero),
+        # its caption (the extremes), then the units explained next, filled in.
         if act.name == "relu":
             silent = int(np.count_nonzero(L.a[0] == 0))
             self.say(
                 said,
-                f"{silent} of the {count} units output zero for this sample"
+                f"[[strip]]{silent} of the {count} units output zero for this sample"
                 f"{self.batch_note(step)}.",
                 FULL,
             )
         self.say(
             said,
-            f"Their activations range from {self.n(L.a[0].min())} to {self.n(L.a[0].max())}.",
+            f"[[caption]]Their activations range from {self.n(L.a[0].min())} to "
+            f"{self.n(L.a[0].max())}.",
             DETAIL,
         )
+        focus = self._focus(beat, "forward_unit")
+        if focus:
+            parts = [f"{self.unit(i, j)} at {self.n(L.a[0, j])}" for j in focus]
+            self.say(
+                said,
+                f"[[neurons]]We look closely at the most active: {join_words(parts)}.",
+                FULL,
+            )
         said.formulas.append(
             rf"a = {self.fn_tex(i)}(W a_{{\text{{prev}}}} + b) \in "
             rf"[{self.v(L.a[0].min())}, {self.v(L.a[0].max())}]"
@@ -727,7 +740,7 @@ class Explainer:
     def _backward_intro(self, said: Said, beat: Beat) -> None:
         if not (self.first(beat, "backward")):
             return
-        self.say(said, "Now backwards, starting at the output.", FULL)
+        self.say(said, "[[header]]Now backwards, starting at the output.", FULL)
         self.say(
             said,
             "The backward pass runs in the opposite order of the forward pass: first the "
@@ -796,7 +809,8 @@ class Explainer:
         if fused:
             self.say(
                 said,
-                f"For {self.loss.spoken} with {act.spoken} output, the chain rule simplifies: "
+                f"[[slope]]For {self.loss.spoken} with {act.spoken} output, the chain rule "
+                "simplifies: "
                 f"the delta of {u}, the slope of the loss with respect to its z, is just the "
                 f"output minus the target{per}: [[delta]]{self.n(delta)}.",
                 full,
@@ -818,7 +832,7 @@ class Explainer:
             said.formulas.append(rf"\delta_{{{name}}} = {share} = {self.v(delta)}")
             return
         slope = LOSS_SLOPE_WORDS.get(self.loss.name, "The loss's slope with respect to {o} is")
-        self.say(said, f"{slope.format(o=u)} {self.n(dL_da)}.", full)
+        self.say(said, f"[[dL_da]]{slope.format(o=u)} {self.n(dL_da)}.", full)
         if act.name == "linear":
             self.say(
                 said,
@@ -898,17 +912,17 @@ class Explainer:
             )
             self.say(
                 said,
-                f"{u} has no target of its own: it takes its share of the blame from every "
-                f"unit it feeds{note}. [[error]]{parts[0].upper()}{parts[1:]}, gives the slope "
-                f"of the loss with respect to {u}, {self.n(dL_da)}.",
+                f"[[edges]]{u} has no target of its own: it takes its share of the blame from "
+                f"every unit it feeds{note}. [[error]]{parts[0].upper()}{parts[1:]}, gives the "
+                f"slope of the loss with respect to {u}, {self.n(dL_da)}.",
                 FULL,
             )
         else:
             self.say(
                 said,
-                f"[[error]]{u} has no target of its own{note}. Its slope, {self.n(dL_da)}, adds "
-                f"up the deltas of all {count} units of {self.layer(i + 1)}, each times the weight "
-                f"that connects {u} to it.",
+                f"[[edges]]{u} has no target of its own{note}. [[error]]Its slope, "
+                f"{self.n(dL_da)}, adds up the deltas of all {count} units of "
+                f"{self.layer(i + 1)}, each times the weight that connects {u} to it.",
                 FULL,
             )
         if dadz == 0 and act.name == "relu":
@@ -970,18 +984,20 @@ class Explainer:
         )
         self.say(
             said,
-            f"{self.layer(i).capitalize()} has {count} units; each delta is {how}, times "
-            f"{possessive(act.spoken)} derivative at z.",
+            f"[[rule]]{self.layer(i).capitalize()} has {count} units; each delta is {how}, "
+            f"times {possessive(act.spoken)} derivative at z.",
             FULL,
         )
         self.say(
-            said, f"{self.layer(i).capitalize()}: {count} deltas, computed the same way.", BRIEF
+            said,
+            f"[[rule]]{self.layer(i).capitalize()}: {count} deltas, computed the same way.",
+            BRIEF,
         )
         order = np.argsort(-np.abs(L.delta[0]), kind="stable")[:2]
         parts = [f"{self.unit(i, int(j))}, {self.n(L.delta[0, int(j)])}" for j in order]
         self.say(
             said,
-            f"The largest deltas{self.batch_note(step)} are at {join_words(parts)}.",
+            f"[[strip]]The largest deltas{self.batch_note(step)} are at {join_words(parts)}.",
             FULL,
         )
         if act.name == "relu":
@@ -989,9 +1005,10 @@ class Explainer:
             self.say(
                 said,
                 (
-                    "One of its units was off for this sample: its delta is zero."
+                    "[[caption]]One of its units was off for this sample: its delta is zero."
                     if off == 1
-                    else f"{off} of its units were off for this sample: their delta is zero."
+                    else f"[[caption]]{off} of its units were off for this sample: their delta "
+                    "is zero."
                 ),
                 FULL,
             )
@@ -1015,41 +1032,55 @@ class Explainer:
         worked = size == 1 and total <= LIST_LIMIT
         self.say(
             said,
-            f"Now the gradient of every weight into {self.layer(i)}: the delta of the unit it "
-            f"feeds times the activation it carries{summed}.",
+            f"[[gradients]]Now the gradient of every weight into {self.layer(i)}: the delta of "
+            f"the unit it feeds times the activation it carries{summed}.",
             FULL if first_layer or not worked else DETAIL,
         )
         edges = [(j, k) for j in range(units) for k in range(fan_in)]
         if total > LIST_LIMIT:
             edges = sorted(edges, key=lambda e: -abs(L.grad_W[e]))[:2]
+        # The example the screen works through (storyboard.example_weight, the largest):
+        # its numbers travel as they are said, so its product carries the marks.
+        example = example_weight(L.grad_W, largest=True)
         if worked:
-            products = [
-                f"from {self.prev_name(i, k)} to {self.unit(i, j)}, {self.n(L.delta[0, j])} "
-                f"times {self.n(a_prev[0, k])} is {self.n(L.grad_W[j, k])}"
-                for j, k in edges
-            ]
-            parts = "; ".join(products)
+
+            def product(j: int, k: int) -> str:
+                marks = ("[[delta]]", "[[input]]", "[[product]]")
+                if (j, k) != example:
+                    marks = ("", "", "")
+                return (
+                    f"from {self.prev_name(i, k)} to {self.unit(i, j)}, {marks[0]}"
+                    f"{self.n(L.delta[0, j])} times {marks[1]}{self.n(a_prev[0, k])} is "
+                    f"{marks[2]}{self.n(L.grad_W[j, k])}"
+                )
+
+            parts = "; ".join(product(j, k) for j, k in edges)
             self.say(said, f"{parts[0].upper()}{parts[1:]}.", DETAIL)
-            others = "; the others follow the same rule" if len(products) > 1 else ""
+            first = product(*example)
+            others = "; [[table]]the others follow the same rule" if len(edges) > 1 else ""
             self.say(
                 said,
-                f"For the weight {products[0]}{others}."
+                f"For the weight {first}{others}."
                 if first_layer
-                else f"The gradients of {self.layer(i)} follow the same rule: for the weight "
-                f"{products[0]}.",
+                else f"[[gradients]]The gradients of {self.layer(i)} follow the same rule: for "
+                f"the weight {first}.",
                 STANDARD,
             )
         else:
             lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
             parts = join_words(
-                [f"{self.n(L.grad_W[j, k])} for {self.edge(i, j, k)}" for j, k in edges]
+                [
+                    f"{'[[product]]' if (j, k) == example else ''}{self.n(L.grad_W[j, k])} "
+                    f"for {self.edge(i, j, k)}"
+                    for j, k in edges
+                ]
             )
             self.say(said, f"{lead} {parts}.", FULL)
-        j, k = max(edges, key=lambda e: abs(L.grad_W[e]))
+        j, k = example
         self.say(
             said,
-            f"The gradients of {self.layer(i)}: the largest is {self.n(L.grad_W[j, k])}, "
-            f"for {self.edge(i, j, k)}.",
+            f"[[gradients]]The gradients of {self.layer(i)}: the largest is "
+            f"[[product]]{self.n(L.grad_W[j, k])}, for {self.edge(i, j, k)}.",
             BRIEF,
         )
         self.say_once(
@@ -1140,7 +1171,8 @@ class Explainer:
         edges = [(j, k) for j in range(units) for k in range(fan_in)]
         if len(edges) > LIST_LIMIT:
             edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
-        j, k = edges[0]
+        # The weight the screen changes as its sentence says it (storyboard.example_weight).
+        j, k = example_weight(L.delta_W)
         name = self.opt.get("name", "sgd")
         lr = self.opt["learning_rate"]
         w, g, w_next = L.W[j, k], L.grad_W[j, k], L.W_next[j, k]
@@ -1151,15 +1183,17 @@ class Explainer:
             self.say_once(
                 said,
                 "momentum rule",
-                f"With momentum, each weight keeps a velocity: {self.n(self.opt['momentum'])} "
+                f"[[rule]]With momentum, each weight keeps a velocity: "
+                f"{self.n(self.opt['momentum'])} "
                 "times its previous velocity, plus the new gradient; the weight moves by minus "
                 f"the learning rate, {self.n(lr)}, times the velocity.",
                 FULL,
             )
             self.say(
                 said,
-                f"For {self.edge(i, j, k)}, the gradient is {self.n(g)} and the velocity is "
-                f"now {self.n(v)}: the weight goes from {self.n(w)} to {self.n(w_next)}.",
+                f"[[table]]For {self.edge(i, j, k)}, the gradient is {self.n(g)} and the "
+                f"velocity is now {self.n(v)}: the weight goes from {self.n(w)} to "
+                f"[[weight]]{self.n(w_next)}.",
                 FULL,
             )
             said.formulas.append(
@@ -1171,7 +1205,7 @@ class Explainer:
             self.say_once(
                 said,
                 "adam rule",
-                "Adam keeps two running averages for each weight: m, of its gradients, and "
+                "[[rule]]Adam keeps two running averages for each weight: m, of its gradients, and "
                 "v, of their squares. After correcting both for their start at zero, the "
                 f"weight moves by the learning rate, {self.n(lr)}, times m hat divided by the "
                 "square root of v hat.",
@@ -1179,9 +1213,9 @@ class Explainer:
             )
             self.say(
                 said,
-                f"For {self.edge(i, j, k)}, with the gradient {self.n(g)}, m is now "
+                f"[[table]]For {self.edge(i, j, k)}, with the gradient {self.n(g)}, m is now "
                 f"{self.n(m)} and v is {self.n(v)}: the weight goes from {self.n(w)} to "
-                f"{self.n(w_next)}.",
+                f"[[weight]]{self.n(w_next)}.",
                 FULL,
             )
             self.say_once(
@@ -1204,8 +1238,8 @@ class Explainer:
             )
             self.say(
                 said,
-                f"{intro} {self.edge(i, j, k).capitalize()}: {self.n(w)} minus {self.n(lr)} "
-                f"times {self.n(g)} gives {self.n(w_next)}.",
+                f"[[rule]]{intro} [[table]]{self.edge(i, j, k).capitalize()}: {self.n(w)} minus "
+                f"{self.n(lr)} times {self.n(g)} gives [[weight]]{self.n(w_next)}.",
                 FULL,
             )
         others = [
@@ -1214,22 +1248,29 @@ class Explainer:
             for n, (jj, kk) in enumerate(edges[1:])
         ]
         if others:  # the table on screen shows them; only the detailed level reads them
-            self.say(said, f"Likewise, {join_words(others)}.", DETAIL)
+            self.say(said, f"[[edges]]Likewise, {join_words(others)}.", DETAIL)
         self.say(
             said,
-            f"{self.layer(i).capitalize()}: each weight moves against its gradient; "
-            f"{self.edge(i, j, k)} becomes {self.n(w_next)}.",
+            f"[[rule]]{self.layer(i).capitalize()}: each weight moves against its gradient; "
+            f"{self.edge(i, j, k)} becomes [[weight]]{self.n(w_next)}.",
             BRIEF,
         )
+        # The other edges change as the biases are said to move, unless "Likewise" did it.
+        edges_mark = "" if others and self.level == "detailed" else "[[edges]]"
         if L.biases_updated:
             self.say_once(
                 said,
                 "biases move",
-                "The biases move the same way, against their own gradients.",
+                f"{edges_mark}The biases move the same way, against their own gradients.",
                 FULL,
             )
         else:
-            self.say_once(said, "biases fixed", "The biases are not updated in this lecture.", FULL)
+            self.say_once(
+                said,
+                "biases fixed",
+                f"{edges_mark}The biases are not updated in this lecture.",
+                FULL,
+            )
         if name == "sgd":
             self.say_once(
                 said,
