@@ -132,11 +132,16 @@ def main() -> None:
                 seconds = time.perf_counter() - t0
                 against = ""
                 if args.against:
-                    old = render_with(
-                        Path(args.against), config, level, args, Path(tmp) / f"old-{name}-{level}"
-                    )
-                    ratios.append(seconds / old)
-                    against = f" | earlier code {old:6.1f} s: x{seconds / old:.2f}"
+                    try:
+                        old = render_with(
+                            Path(args.against), config, level, args, Path(tmp) / f"old-{name}"
+                        )
+                    except subprocess.CalledProcessError as exc:  # e.g. a newer config field
+                        reason = (exc.stderr or "").strip().splitlines()[-1:] or ["?"]
+                        against = f" | earlier code failed: {reason[0][:60]}"
+                    else:
+                        ratios.append(seconds / old)
+                        against = f" | earlier code {old:6.1f} s: x{seconds / old:.2f}"
                 meta = json.loads((result.output_dir / "render.json").read_text())
                 f = figures(meta)
                 offsets = [abs(o) for o in f["offsets"]]
