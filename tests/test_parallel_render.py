@@ -212,8 +212,11 @@ def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
     auto = par["auto"]
     assert auto["jobs"] == 1 and par["why"] == auto["why"]
     assert auto["cores"] == len(os.sched_getaffinity(0))
+    # This render's own share of the load average is not counted as others' load.
+    assert 0 <= auto["own_load"] <= auto["load_average"]
+    assert auto["others_load"] == pytest.approx(auto["load_average"] - auto["own_load"], abs=0.011)
     assert auto["idle_cores"] == pytest.approx(
-        max(1.0, min(auto["cores"], auto["cores"] - auto["load_average"])), abs=0.01
+        max(1.0, min(auto["cores"], auto["cores"] - auto["others_load"])), abs=0.011
     )
     assert auto["video_seconds"] == pytest.approx(meta["duration"], abs=0.1)
     assert auto["pixels"] == meta["resolution"]
@@ -241,7 +244,7 @@ def test_auto_splits_by_idle_cores_length_and_resolution():
     # Others keep the cores busy: no split, whatever the length.
     auto = assess_auto(long, hd, n=2, load=1.5)
     assert auto["jobs"] == 1 and auto["idle_cores"] == 1.0
-    assert auto["why"] == "auto: 2 cores, but only 1.0 idle (load average 1.5)"
+    assert auto["why"] == "auto: 2 cores, but only 1.0 idle (other programs' load 1.5)"
     assert assess_auto(long, hd, n=1, load=0.0)["why"] == "auto: one core"
     # Sixteen idle cores: more parts, each expected faster than the two-part split.
     many = assess_auto(long, hd, n=16, load=0.0)
