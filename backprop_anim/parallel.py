@@ -314,6 +314,8 @@ def choose_jobs(timed: list[TimedBeat], options: RenderOptions) -> tuple[int, st
     if options.scheduler:
         return (cores() if jobs == "auto" else int(jobs)), f"--scheduler {options.scheduler}", auto
     if jobs != "auto":
+        if int(jobs) > len(timed):  # a part is at least one beat
+            return len(timed), f"-j {jobs}, but the lecture has {len(timed)} beat(s)", auto
         return int(jobs), f"-j {jobs}", auto
     return auto["jobs"], auto["why"], auto
 

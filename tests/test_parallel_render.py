@@ -25,7 +25,14 @@ import pytest
 from conftest import interruptible
 
 from backprop_anim.options import RenderOptions
-from backprop_anim.parallel import AUTO_GAIN, COSTS, _part_cost, assess_auto, split_lecture
+from backprop_anim.parallel import (
+    AUTO_GAIN,
+    COSTS,
+    _part_cost,
+    assess_auto,
+    choose_jobs,
+    split_lecture,
+)
 from backprop_anim.render import render
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat
@@ -246,6 +253,11 @@ def test_auto_splits_by_idle_cores_length_and_resolution():
     assert auto["jobs"] == 1 and auto["idle_cores"] == 1.0
     assert auto["why"] == "auto: 2 cores, but only 1.0 idle (other programs' load 1.5)"
     assert assess_auto(long, hd, n=1, load=0.0)["why"] == "auto: one core"
+    # Asked for more parts than beats: one beat a part.
+    assert choose_jobs(short, RenderOptions(quality="l", jobs=4))[:2] == (
+        3,
+        "-j 4, but the lecture has 3 beat(s)",
+    )
     # Sixteen idle cores: more parts, each expected faster than the two-part split.
     many = assess_auto(long, hd, n=16, load=0.0)
     two = assess_auto(long, hd, n=2, load=0.0)
