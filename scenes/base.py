@@ -42,6 +42,7 @@ from PIL import Image
 
 from backprop_anim.errors import UserError
 from backprop_anim.narration.speech import Speech
+from backprop_anim.numbers import fmt
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.timeline import (
@@ -551,7 +552,27 @@ class BeatScene(Scene):
             anims.append(FadeIn(self.picture))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
+            anims.extend(FadeIn(m) for m in self.raw_input_labels(step))
         return anims
+
+    def raw_input_labels(self, step: Step) -> list[Mobject]:
+        """Scaled inputs, few enough to read: each neuron's raw value under it ("raw
+        120.5" under the 1.617 the network sees), the same fmt as the title's line."""
+        d = self.diagram
+        scaling = input_scaling(self.plan.trace)
+        if d is None or scaling is None or d.picture_box is not None or len(d.drawn[0]) > 4:
+            return []
+        raw = scaling.raw(step.x[0])
+        labels: list[Mobject] = []
+        for unit in d.drawn[0]:
+            label = self.text(
+                f"raw {fmt(raw[unit], self.digits)}",
+                font_size=max(14.0, d.font_size(0.75)),
+                color=self.theme.muted,
+            )
+            label.next_to(d.neuron(0, unit), DOWN, buff=0.06)
+            labels.append(label)
+        return labels
 
     def sample_picture(self, x: np.ndarray) -> PixelPicture:
         """A sample's inputs as its picture, in the diagram's picture box."""
