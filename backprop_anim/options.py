@@ -49,7 +49,7 @@ class RenderOptions:
     theme: str = "dark"
     tex: bool = False  # real LaTeX instead of Typst for formulas
     stills: bool = False
-    sections: bool = False  # also one silent clip per beat (Manim's --save_sections)
+    sections: bool = False  # also one silent clip per beat, cut from the lecture
     clips: bool = False  # also clips/NN-<beat>.<format>, cut from the lecture, with sound
     slides: bool = False  # also <name>.pptx, one slide per beat with its clip (python-pptx)
     transparent: bool = False

@@ -174,57 +174,130 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def idle_cores(n: int | None = None, load: float | None = None) -> float:
+    """Cores not kept busy by other programs: ``n`` minus the 1-minute load average.
+
+    At least one: a render always gets its share. On a shared machine, a render split
+    into more processes than there are idle cores only takes CPU from the others (two
+    processes get twice one process's share) without finishing sooner than the work
+    spread over the cores it really has.
+    """
+    n = cores() if n is None else n
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = 0.0
+    return max(1.0, min(float(n), n - load))
+
+
 def expected_wall(
-    timed: list[TimedBeat], jobs: int, options: RenderOptions, costs: CostModel = COSTS
+    timed: list[TimedBeat],
+    jobs: int,
+    options: RenderOptions,
+    costs: CostModel = COSTS,
+    free: float | None = None,
 ) -> tuple[float, list[Part]]:
-    """Expected wall seconds with ``jobs`` parts on this machine's cores, and the parts.
+    """Expected wall seconds with ``jobs`` parts on ``free`` idle cores, and the parts.
 
     One process (a serial render) costs its beats without a second start-up. Parts
     run at once; they finish no sooner than the costliest part, nor sooner than all
-    their work spread over the cores (each render keeps ``cpu_per_render`` busy).
+    their work spread over the idle cores (each render keeps ``cpu_per_render`` busy:
+    one render alone on fewer cores than that is slowed down too).
     """
+    free = idle_cores() if free is None else free
     parts = split_lecture(timed, jobs, options, costs)
     if len(parts) == 1:
-        return parts[0].expected - costs.start, parts
-    total = sum(p.expected for p in parts) * costs.cpu_per_render / cores()
+        return (parts[0].expected - costs.start) * max(1.0, costs.cpu_per_render / free), parts
+    total = sum(p.expected for p in parts) * costs.cpu_per_render / free
     return max(max(p.expected for p in parts), total), parts
 
 
-AUTO_GAIN = 1.15  # -j auto splits when the expected wall time drops by at least this factor
+# -j auto splits when the model expects the render to finish at least this much sooner:
+# the model's per-beat figures vary by about 10 % with the lecture (benchmarks/README.md),
+# and a split that gains less is not worth a second process's memory.
+AUTO_GAIN = 1.15
 
 
-def choose_jobs(timed: list[TimedBeat], options: RenderOptions) -> tuple[int, str]:
-    """How many parts to render in, and why (said in render.json)."""
-    jobs = options.jobs
-    if options.format == "gif" or options.sections or options.preview:
-        what = (
-            "a gif"
-            if options.format == "gif"
-            else "--sections"
-            if options.sections
-            else "--preview"
+def assess_auto(
+    timed: list[TimedBeat],
+    options: RenderOptions,
+    *,
+    n: int | None = None,
+    load: float | None = None,
+    costs: CostModel = COSTS,
+) -> dict[str, Any]:
+    """What ``-j auto`` chooses for this lecture on this machine now, and the figures why.
+
+    Tries every number of parts from 1 to the machine's cores on the cost model, with
+    the cores other programs leave idle (``idle_cores``), and keeps the fastest; it
+    splits only if that is :data:`AUTO_GAIN` times faster than one process. Recorded in
+    render.json (``parallel.auto``) whatever ``-j`` was, so the model can be checked
+    against measured times (benchmarks/parallel_bench.py).
+    """
+    n = cores() if n is None else n
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = 0.0
+    free = idle_cores(n, load)
+    serial, _ = expected_wall(timed, 1, options, costs, free)
+    best_jobs, best_wall = 1, serial
+    for jobs in range(2, min(n, len(timed)) + 1):
+        wall, parts = expected_wall(timed, jobs, options, costs, free)
+        if wall < best_wall:
+            best_jobs, best_wall = len(parts), wall
+    gain = serial / best_wall
+    chosen = best_jobs if gain >= AUTO_GAIN else 1
+    seconds = sum(tb.frames for tb in timed) / options.frame_rate
+    width, height = options.resolution
+    if n < 2:
+        reason = "one core"
+    elif free < 1.5:
+        reason = f"{n} cores, but only {free:.1f} idle (load average {load:.1f})"
+    elif chosen == 1:
+        reason = (
+            f"{n} cores ({free:.1f} idle), but {best_jobs} parts are expected to take "
+            f"{best_wall:.1f} s against {serial:.1f} s in one process: {gain:.2f}x, "
+            f"less than {AUTO_GAIN}x (a {seconds:.0f} s lecture at {height}p)"
         )
+    else:
+        reason = (
+            f"{n} cores ({free:.1f} idle): {chosen} parts expected to take {best_wall:.1f} s "
+            f"against {serial:.1f} s in one process ({gain:.2f}x)"
+        )
+    return {
+        "jobs": chosen,
+        "why": f"auto: {reason}",
+        "cores": n,
+        "load_average": round(load, 2),
+        "idle_cores": round(free, 2),
+        "video_seconds": round(seconds, 3),
+        "pixels": [width, height],
+        "expected_serial_seconds": round(serial, 1),
+        "expected_split_seconds": round(best_wall, 1),
+        "expected_gain": round(gain, 3),
+        "gain_needed": AUTO_GAIN,
+    }
+
+
+def choose_jobs(timed: list[TimedBeat], options: RenderOptions) -> tuple[int, str, dict]:
+    """How many parts to render in, why (said in render.json), and the auto figures."""
+    jobs = options.jobs
+    if options.format == "gif":
         if jobs not in ("auto", 1) or options.scheduler:
             raise UserError(
-                f"-j/--scheduler: {what} is rendered in one process; "
-                "leave out -j and --scheduler, or drop the option"
+                "-j/--scheduler: a gif is rendered in one process (its palette is made "
+                "from every frame); leave out -j and --scheduler, or use --format mp4"
             )
-        return 1, f"{what} is rendered in one process"
+        return 1, "a gif is rendered in one process", {}
+    auto = assess_auto(timed, options)
     if options.scheduler:
-        return (cores() if jobs == "auto" else int(jobs)), f"--scheduler {options.scheduler}"
+        return (cores() if jobs == "auto" else int(jobs)), f"--scheduler {options.scheduler}", auto
     if jobs != "auto":
-        return int(jobs), f"-j {jobs}"
-    n = cores()
-    if n < 2:
-        return 1, "auto: one core"
-    serial, _ = expected_wall(timed, 1, options)
-    wall, parts = expected_wall(timed, n, options)
-    if serial < AUTO_GAIN * wall:
-        return 1, (
-            f"auto: {n} cores, but {len(parts)} parts are expected to take {wall:.1f} s "
-            f"against {serial:.1f} s in one process (short lecture)"
-        )
-    return n, f"auto: {n} cores, expected {wall:.1f} s against {serial:.1f} s in one process"
+        return int(jobs), f"-j {jobs}", auto
+    return auto["jobs"], auto["why"], auto
 
 
 # --- one part, in the process that renders it ----------------------------------------

@@ -153,6 +153,27 @@ def _copy_sections(source: Path, folder: Path, timed: list[TimedBeat]) -> list[P
     return out
 
 
+def _cut_sections(movie: Path, folder: Path, timed: list[TimedBeat]) -> list[Path]:
+    """One silent clip per beat, named by beat id, cut from the silent movie.
+
+    Every beat is its own encode starting on a keyframe, so a beat's clip is its packets
+    copied out (``publish.remux.cut``): the lecture's frames, whether it was rendered in
+    one process or in parts. A GIF has no keyframes; Manim writes its sections.
+    """
+    from .publish.remux import cut
+
+    folder.mkdir()
+    return [
+        cut(
+            movie,
+            folder / f"{tb.beat.id}{movie.suffix}",
+            tb.start_frame,
+            tb.start_frame + tb.frames,
+        )
+        for tb in timed
+    ]
+
+
 @functools.cache
 def code_fingerprint() -> str:
     """A hash of the library and scene sources: a cached render is only reused by the same code."""
@@ -236,13 +257,30 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def open_video(path: Path) -> None:
+    """``--preview``: open the finished video (picture and sound) in the system's player.
+
+    The same for a render in one process, in parts, or taken from the cache. Uses
+    Manim's opener (``xdg-open`` on Linux, ``open`` on macOS, or Manim's
+    ``preview_command``).
+    """
+    from manim.utils.file_ops import open_file
+
+    try:
+        open_file(Path(path).resolve())
+    except OSError as exc:
+        raise UserError(
+            f"--preview: the video was written to {path}, but could not be opened "
+            f"({exc.strerror or exc}); open it yourself, or install xdg-utils"
+        ) from None
+
+
 def manim_settings(
     options: RenderOptions,
     media_dir: Path,
     output_file: str,
     *,
     sections: bool = False,
-    preview: bool = False,
     video_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Manim's configuration for one video of ``options`` (lectures and comparisons).
@@ -270,7 +308,9 @@ def manim_settings(
         "write_to_movie": True,
         "save_last_frame": False,
         "save_sections": sections,
-        "preview": preview,
+        # --preview opens the finished video, with its sound, once written (open_video);
+        # Manim's would open its silent movie, which is a temporary file here.
+        "preview": False,
         "progress_bar": "none",
         "verbosity": "INFO" if options.verbose else "ERROR",
         "background_color": THEMES[options.theme].background,
@@ -286,7 +326,6 @@ def run_scene(
     *,
     plain_manim: bool = False,
     sections: bool = False,
-    preview: bool = False,
 ) -> tuple[Path, Any]:
     """Run one Manim scene with ``options``' settings; return the movie and Manim's writer.
 
@@ -299,7 +338,7 @@ def run_scene(
     from manim import tempconfig
 
     settings = manim_settings(
-        options, media_dir, output_file, sections=sections, preview=preview, video_dir=video_dir
+        options, media_dir, output_file, sections=sections, video_dir=video_dir
     )
     with tempconfig(settings):
         if plain_manim:
@@ -311,7 +350,7 @@ def run_scene(
                 file_writer_class=StreamingFileWriter, camera_class=CachingCamera
             )
             scene = make_scene({"renderer": renderer})
-        scene.render(preview=preview)
+        scene.render()
         writer = scene.renderer.file_writer
         return Path(writer.movie_file_path), writer
 
@@ -370,6 +409,8 @@ def _run_manim(
             scene.renderer.file_writer.keyframes = keyframes
         return scene
 
+    # Sections are cut from the movie afterwards (render), except a GIF's (no keyframes).
+    manim_sections = options.sections and options.format == "gif"
     movie, writer = run_scene(
         make_lecture,
         options,
@@ -377,10 +418,9 @@ def _run_manim(
         "lecture",
         video_dir,
         plain_manim=plain_manim,
-        sections=options.sections,
-        preview=options.preview,
+        sections=manim_sections,
     )
-    plan.sections_dir = Path(writer.sections_output_dir) if options.sections else None
+    plan.sections_dir = Path(writer.sections_output_dir) if manim_sections else None
     return movie, plan
 
 
@@ -432,7 +472,10 @@ def render(
     key = render_key(trace, options, narration, timed)
     cached = cache_dir() / "renders" / key
     if options.use_cache and (cached / "render.json").is_file():
-        return _from_cache(cached, target, t0, trace.diverged)
+        result = _from_cache(cached, target, t0, trace.diverged)
+        if options.preview:
+            open_video(result.video)
+        return result
 
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -444,7 +487,7 @@ def render(
     video_dir = media_dir / f"videos-{os.getpid()}"
     try:
         burn = cues if options.captions == "burn" else []
-        jobs, why = choose_jobs(timed, options)
+        jobs, why, auto = choose_jobs(timed, options)
         split = None
         if jobs > 1 or options.scheduler:
             # Beats in parts, each in its own process, joined by remuxing (parallel.py).
@@ -509,6 +552,8 @@ def render(
             files.append(write_notes(trace, narration.lines, stills, tmp / "notes.md"))
         if options.sections and plan.sections_dir is not None:
             files += _copy_sections(plan.sections_dir, tmp / "sections", timed)
+        elif options.sections:
+            files += _cut_sections(movie, tmp / "sections", timed)
         sheet = tmp / "storyboard.png"
         storyboard_sheet(frames, [tb.beat.id for tb in timed], sheet)
         files.append(sheet)
@@ -553,7 +598,7 @@ def render(
             "sync": plan.sync,
             "travels": plan.travels,
             "narration": narration.describe(),
-            "parallel": split or {"jobs": 1, "why": why},
+            "parallel": (split or {"jobs": 1, "why": why}) | ({"auto": auto} if auto else {}),
             "timings": timings,
             "final_loss": trace.summary.final_loss,
             **published.meta,
@@ -568,6 +613,8 @@ def render(
     finally:
         shutil.rmtree(video_dir, ignore_errors=True)
     moved = [target / f.relative_to(tmp) for f in files]
+    if options.preview:
+        open_video(target / video.name)
     return RenderResult(
         output_dir=target,
         video=target / video.name,

@@ -58,8 +58,13 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
     "backward_layer": ("rule", "strip"),
     "gradients": ("gradients", "table", "note"),
     "update": ("rule", "table", "edges", "note"),
-    "update_ranking": ("title", "bars", "note"),
+    "update_ranking": ("title", "bars", "split", "note"),
     "summary": ("curve", "note"),
+    "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),
+    "matrix_backward": ("delta", "unit", "grad", "cell", "note"),
+    "batch": ("samples", "signs", "mean", "update", "strip"),
+    "weight_slope": ("edge", "curve", "delta", "input", "gradient", "tangent", "step", "landed"),
+    "update_thrown": ("computed", "applied", "thrown", "cost"),
 }
 
 

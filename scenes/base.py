@@ -98,7 +98,7 @@ class LecturePlan:
     # Pixel centre and radius of every drawn neuron, per step: "column,unit" -> [x, y, r].
     layout: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     mobject_counts: dict[str, int] = field(default_factory=dict)  # beat id -> peak family size
-    sections_dir: Path | None = None  # where Manim wrote one clip per beat (--sections)
+    sections_dir: Path | None = None  # where Manim wrote one clip per beat (--sections, GIF)
     # Draw with Manim's own rules only (no lighter fades, everything after the first
     # moving object redrawn): the reference that tests compare the fast path with.
     plain_manim: bool = False

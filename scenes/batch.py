@@ -10,7 +10,7 @@ so the disagreement and the averaging are seen for every weight at once.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, FadeIn, FadeOut, Group, VGroup
+from manim import DOWN, LEFT, RIGHT, Create, FadeIn, FadeOut, Group, VGroup
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat, batch_weight
@@ -40,22 +40,42 @@ class BatchBeats(BeatScene):
             colors.append([None, t.positive if g >= 0 else t.negative])  # as the cells below
         rows.append(["mean", fmt(layer.grad_W[j, k], self.digits)])
         colors.append([t.highlight, t.highlight])
-        table = ValueTable(["", "own ∂L/∂w"], rows, t, font_size=18, colors=colors)
+        table = ValueTable(["", "own ∂L/∂w"], rows, t, font_size=20, colors=colors)
+        for row in table.rows[1:]:
+            for cell in row:
+                self._record(cell.text)
+        mean_cell = table.rows[-1][1]
         opt = trace.network.optimizer
+        # The update written with the mean in it, so the mean can travel into it.
         if layer.updated:
-            how = (
-                f"w − η · mean, η = {fmt(opt['learning_rate'], self.digits)}"
-                if opt["name"] == "sgd" and not opt.get("weight_decay")
-                else "the update uses the mean"
+            plain = opt["name"] == "sgd" and not opt.get("weight_decay")
+            pieces = (
+                [
+                    f"w⁺ = {fmt(layer.W[j, k], self.digits)} − "
+                    f"{fmt(opt['learning_rate'], self.digits)} ·",
+                    fmt(layer.grad_W[j, k], self.digits),
+                    f"= {fmt(layer.W_next[j, k], self.digits)}",
+                ]
+                if plain
+                else [
+                    "from the mean",
+                    fmt(layer.grad_W[j, k], self.digits),
+                    f"{opt['name']}: w {fmt(layer.W[j, k], self.digits)} → "
+                    f"{fmt(layer.W_next[j, k], self.digits)}",
+                ]
             )
-            rule = self.text(
-                f"w: {fmt(layer.W[j, k], self.digits)} → {fmt(layer.W_next[j, k], self.digits)}"
-                f"  ({how})",
-                font_size=20,
-                color=t.highlight,
-            )
+            rule = VGroup(
+                *[
+                    self.text(p, font_size=22, color=t.highlight if n == 1 else t.text)
+                    for n, p in enumerate(pieces)
+                ]
+            ).arrange(RIGHT, buff=0.12)
+            mean_slot = rule[1]
         else:
-            rule = self.text("this layer is not updated this step", font_size=20, color=t.frozen)
+            rule = VGroup(
+                self.text("this layer is not updated this step", font_size=20, color=t.frozen)
+            )
+            mean_slot = None
         flat = per_sample.reshape(size, -1)
         mean = layer.grad_W.reshape(1, -1)
         top = float(np.abs(flat).max()) or 1.0
@@ -64,14 +84,14 @@ class BatchBeats(BeatScene):
         mean_strip = heat_rows(mean, t, width=3.6, row_height=row_h, top=top)
         mean_strip.next_to(strips, DOWN, buff=0.1)
         labels = VGroup(
-            self.text(f"{size} samples", font_size=16, color=t.muted).next_to(
+            self.text(f"{size} samples", font_size=18, color=t.muted).next_to(
                 strips, LEFT, buff=0.12
             ),
-            self.text("mean", font_size=16, color=t.highlight).next_to(mean_strip, LEFT, buff=0.12),
+            self.text("mean", font_size=18, color=t.highlight).next_to(mean_strip, LEFT, buff=0.12),
         )
         caption = self.text(
-            f"every weight of {trace.network.layer_names[i]}: one row per sample, the mean below",
-            font_size=16,
+            f"every weight of {trace.network.layer_names[i]}: a row per sample, the mean below",
+            font_size=18,
             color=t.muted,
         )
         heat = Group(labels, strips, mean_strip)
@@ -79,18 +99,39 @@ class BatchBeats(BeatScene):
         block = Group(heat, caption)
         legend = self.text(
             "blue: ∂L/∂w > 0, pulls w down · orange: < 0, pulls w up",
-            font_size=16,
+            font_size=18,
             color=t.muted,
         )
         top_row = VGroup(table, legend, rule).arrange(DOWN, buff=0.16, aligned_edge=LEFT)
         panel = self.column_stack([top_row, block], buff=0.3)
+        # The weight's edge, where its gradient lives.
+        d = self.diagram
+        assert d is not None
+        edge = VGroup()
+        if d.is_drawn(i, k) and d.is_drawn(i + 1, j):
+            edge = VGroup(d.edge(i, j, k, t.highlight, 6))
+        # Each sample's number goes into the mean: one copy of the mean leaves each sample's
+        # cell and all land on the mean's cell (the extra copies leave with the panel).
+        into_mean = [mean_cell, *[mean_cell.copy() for _ in own[1:]]]
+        samples_in = [FadeIn(m) for row in table.rows[:-1] for m in row]
+        samples_in += [FadeIn(m) for m in table.submobjects if m not in table.rows]
+        means = [
+            self.fly_from(copy, table.rows[s + 1][1].get_center(), table.rows[s + 1][1])
+            for s, copy in enumerate(into_mean)
+        ]
+        update = [FadeIn(m) for m in rule if m is not mean_slot]
+        update += [FadeOut(m) for m in into_mean[1:]]  # the copies, one number again
+        if mean_slot is not None:
+            update.append(self.fly_from(mean_slot, mean_cell.get_center(), mean_cell))
         self.run(
             [
                 ([*intro, *header], 0.6),
-                ([FadeIn(table, lag_ratio=0.1), FadeIn(legend)], 1.6),
-                (FadeIn(rule), 0.6),
-                (FadeIn(block), 1.0),
+                ([*samples_in, *([Create(edge)] if len(edge) else [])], 1.4, "samples"),
+                (FadeIn(legend), 0.6, "signs"),
+                ([FadeIn(table.rows[-1][0]), *means], 1.0, "mean"),
+                (update, 0.8, "update"),
+                (FadeIn(block), 1.0, "strip"),
                 (None, 2.4),
-                (FadeOut(panel), 0.5),
+                (self.clear_panel(panel, edge), 0.5),
             ]
         )

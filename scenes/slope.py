@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
+    RIGHT,
     Arrow,
     Create,
     DashedLine,
@@ -33,7 +34,7 @@ from backprop_anim.visual.plots import WeightPlot
 
 from .base import PANEL_LEFT, PANEL_RIGHT, BeatScene, unit_label
 
-PLOT = Region(left=PANEL_LEFT + 0.6, right=PANEL_RIGHT - 0.3, bottom=-2.2, top=0.9)
+PLOT = Region(left=PANEL_LEFT + 0.6, right=PANEL_RIGHT - 0.3, bottom=-2.6, top=0.5)
 
 
 class SlopeBeats(BeatScene):
@@ -74,41 +75,98 @@ class SlopeBeats(BeatScene):
         )
         landed = Dot(plot.p(w_next, after), radius=0.06, color=t.highlight)
         drop = DashedLine(plot.p(w_next, predicted), plot.p(w_next, after), color=t.muted)
+        # ∂L/∂w = δ · a = g as separate pieces: δ comes from under its neuron, a from the
+        # input's neuron, as the sentence names them (one sample: the numbers of the beats).
+        single = len(step.samples) == 1
         g = F.grad(F.var("L"), F.sub("w", f"{me},{src}"))
-        per = (
-            F.num(layer.delta[0, j], self.digits) + F.sym("dot") + F.num(a_prev[0, k], self.digits)
-        )
-        eq = g + F.lit("=") + F.sub("delta", me) + F.sym("dot") + F.sub("a", src)
-        if len(step.samples) == 1:
-            eq = eq + F.lit("=") + per
-        eq = eq + F.lit("=") + F.number(slope, self.digits)
-        m1 = self.math(eq, font_size=28)
+        symbols = g + F.lit("=") + F.sub("delta", me) + F.sym("dot") + F.sub("a", src)
+        pieces = [symbols + F.lit("=")]
+        if single:
+            pieces += [
+                F.num(layer.delta[0, j], self.digits),
+                F.sym("dot"),
+                F.num(a_prev[0, k], self.digits),
+                F.lit("="),
+            ]
+        pieces.append(F.number(slope, self.digits))
+        row = VGroup(*[self.math(p, font_size=28) for p in pieces]).arrange(RIGHT, buff=0.1)
+        for mob in row:
+            mob.set_y(row.get_y())
+        g_num = row[-1]
         words = self.paragraph(
             f"the tangent's slope is this gradient; the update steps w from "
             f"{fmt(w, self.digits)} to {fmt(w_next, self.digits)}, against the slope",
-            font_size=18,
+            width=6.3,
+            font_size=20,
             color=t.gradient,
         )
-        top = self.column_stack([m1, words], top=3.0, buff=0.16)
+        top = self.column_stack([row, words], top=3.0, buff=0.16)
+        top.remove(words)
         d = self.diagram
         assert d is not None
         edge = VGroup()
         if (i, k) in d.positions and (i + 1, j) in d.positions:
             edge = VGroup(d.edge(i, j, k, t.highlight, 6))
+        # The traced gradient becomes the tangent's slope: its number travels beside it.
+        slope_label = VGroup(
+            self.text("slope", font_size=20, color=t.gradient),
+            self.text(fmt(slope, self.digits), font_size=22, color=t.gradient),
+        ).arrange(RIGHT, buff=0.1)
+        end = (
+            tangent.get_end()
+            if tangent.get_end()[1] > tangent.get_start()[1]
+            else tangent.get_start()
+        )
+        slope_label.next_to(end, [0, 1, 0], buff=0.08)
+        if slope_label.get_right()[0] > PANEL_RIGHT:
+            slope_label.shift([PANEL_RIGHT - slope_label.get_right()[0], 0, 0])
+        delta_from = getattr(self, "delta_labels", {}).get((i + 1, j))
+        a_from = d.value_labels.get((i, k)) if d.is_drawn(i, k) else None
+        if single:
+            delta_in = (
+                self.fly_from(row[1], delta_from.get_center(), delta_from)
+                if delta_from is not None
+                else FadeIn(row[1])
+            )
+            a_in = (
+                self.fly_from(row[3], a_from.get_center(), a_from)
+                if a_from is not None
+                else FadeIn(row[3])
+            )
+            formula_parts = [
+                ([Write(row[0]), delta_in], 0.8, "delta"),
+                ([FadeIn(row[2]), a_in], 0.7, "input"),
+                ([FadeIn(row[4]), Write(g_num)], 0.6, "gradient"),
+            ]
+        else:
+            formula_parts = [
+                (Write(row[0]), 0.8, "delta"),
+                (Write(g_num), 0.6, "gradient"),
+            ]
         self.run(
             [
                 ([*intro, *header], 0.6),
-                ([Write(m1), *([Create(edge)] if len(edge) else [])], 1.0),
-                ([FadeIn(plot), Create(curve)], 1.2),
-                ([GrowFromCenter(here), Create(tangent)], 1.0),
-                (FadeIn(words), 0.6),
-                ([GrowFromCenter(move)], 1.0),
-                ([Create(drop), GrowFromCenter(landed)], 0.6),
+                ([Create(edge)] if len(edge) else [], 0.6, "edge"),
+                ([FadeIn(plot), Create(curve), GrowFromCenter(here)], 1.2, "curve"),
+                *formula_parts,
+                (
+                    [
+                        Create(tangent),
+                        FadeIn(slope_label[0]),
+                        self.fly_from(slope_label[1], g_num.get_center(), g_num),
+                    ],
+                    1.0,
+                    "tangent",
+                ),
+                ([GrowFromCenter(move), FadeIn(words)], 1.0, "step"),
+                ([Create(drop), GrowFromCenter(landed)], 0.6, "landed"),
                 (None, 2.0),
                 (
                     [
                         FadeOut(top),
+                        FadeOut(words),
                         FadeOut(VGroup(curve, here, tangent, move, landed, drop, edge)),
+                        FadeOut(slope_label),
                         FadeOut(plot),
                     ],
                     0.5,

@@ -199,11 +199,14 @@ class UpdateBeats(BeatScene):
         )
         note = self.paragraph(summary, font_size=20, color=t.muted)
         panel = self.column_stack([title, bars, note])
+        # With weight decay the legend of the two parts comes in as its sentence splits them.
+        legend = list(title[1:]) if split is not None else []
         self.run(
             [
                 ([*intro, *header], 0.6),
-                (FadeIn(title), 0.4, "title"),
+                ([FadeIn(m) for m in title if m not in legend], 0.4, "title"),
                 (FadeIn(bars, lag_ratio=0.15), 1.6, "bars"),
+                *([([FadeIn(m) for m in legend], 0.6, "split")] if legend else []),
                 (FadeIn(note), 0.4, "note"),
                 (None, 2.0),
                 (FadeOut(panel), 0.5),

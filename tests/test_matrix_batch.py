@@ -100,10 +100,13 @@ def test_matrix_highlights_are_the_per_neuron_numbers(textbook):
     np.testing.assert_allclose(step.x @ layer.W.T + layer.b, layer.z, rtol=0, atol=1e-15)
     # Large matrices are elided to first rows, a gap, the last.
     assert shown_indices(3) == [0, 1, 2]
-    assert shown_indices(10) == [0, 1, None, 9]
-    big = MatrixGrid(np.arange(60.0).reshape(6, 10), DARK)
-    assert set(big.cells) == {(r, c) for r in (0, 1, 5) for c in (0, 1, 9)}
-    assert big.cells[(5, 9)].text == "59"
+    assert shown_indices(10) == [0, None, 9]
+    # The numbers a per-neuron beat showed are never elided: column 4 of 10 stays.
+    assert shown_indices(10, keep={4}) == [0, None, 4, None, 9]
+    assert shown_indices(10, keep={1}) == [0, 1, None, 9]
+    big = MatrixGrid(np.arange(60.0).reshape(6, 10), DARK, highlight=[(0, 4)])
+    assert set(big.cells) == {(r, c) for r in (0, 5) for c in (0, 4, 9)}
+    assert big.cells[(5, 9)].text == "59" and big.cells[(0, 4)].text == "4"
 
 
 def test_matrix_backward_is_the_engines_matrix_code(batch4):

@@ -25,7 +25,7 @@ import pytest
 from conftest import interruptible
 
 from backprop_anim.options import RenderOptions
-from backprop_anim.parallel import COSTS, _part_cost, split_lecture
+from backprop_anim.parallel import AUTO_GAIN, COSTS, _part_cost, assess_auto, split_lecture
 from backprop_anim.render import render
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat
@@ -38,7 +38,15 @@ SCENES = ("forward", "loss")
 
 
 def small_options(**kw) -> RenderOptions:
-    base = dict(quality="l", pace=4.0, voice="espeak", stills=True, use_cache=False, scenes=SCENES)
+    base = dict(
+        quality="l",
+        pace=4.0,
+        voice="espeak",
+        stills=True,
+        sections=True,
+        use_cache=False,
+        scenes=SCENES,
+    )
     return RenderOptions(**(base | kw))
 
 
@@ -105,13 +113,37 @@ def check_same_as_serial(serial, result, meta, parts: int) -> None:
         assert (s_result.output_dir / still).read_bytes() == (
             result.output_dir / still
         ).read_bytes()
+    # --sections: one silent clip per beat, cut from the lecture, in parts as in one.
+    start = 0
+    for beat in s_meta["beats"]:
+        section = f"sections/{beat['id']}.mp4"
+        assert packets_of(result.output_dir / section) == packets_of(s_result.output_dir / section)
+        clip = frames_of(result.output_dir / section)
+        assert all(np.array_equal(x, y) for x, y in zip(clip, b[start:], strict=False))
+        start += len(clip)
+    assert start == len(b)
 
 
-def test_two_processes_render_the_serial_video(serial, tmp_path):
+def fake_player(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An ``xdg-open`` (and ``open``) that notes what it was asked to open."""
+    bin_dir, said = tmp_path / "bin", tmp_path / "opened.txt"
+    bin_dir.mkdir()
+    for name in ("xdg-open", "open"):
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "$1" >> {said}\n')
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return said
+
+
+def test_two_processes_render_the_serial_video(serial, tmp_path, monkeypatch):
     out = tmp_path / "lecture"
-    result = render(TEXTBOOK, small_options(jobs=2), output_dir=out)
+    opened = fake_player(tmp_path, monkeypatch)
+    result = render(TEXTBOOK, small_options(jobs=2, preview=True), output_dir=out)
     meta = json.loads((out / "render.json").read_text())
     check_same_as_serial(serial, result, meta, 2)
+    # --preview opened the finished video, with its sound, once.
+    assert opened.read_text().splitlines() == [str(result.video.resolve())]
+    assert len(sound_of(result.video)) > 0
     parts = meta["parallel"]["parts"]
     # Consecutive runs of beats covering the lecture; each part's facts are recorded.
     assert parts[0]["frames"][0] == 0 and parts[-1]["frames"][1] == meta["frames"]
@@ -174,8 +206,71 @@ def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
     out = tmp_path / "lecture"
     render(TEXTBOOK, small_options(jobs="auto", voice="none", scenes=("loss",)), output_dir=out)
     meta = json.loads((out / "render.json").read_text())
-    assert meta["parallel"]["jobs"] == 1
-    assert meta["parallel"]["why"].startswith(("auto: one core", "auto: 2 cores, but", "auto:"))
+    par = meta["parallel"]
+    assert par["jobs"] == 1
+    # What auto weighed is recorded: the machine now, the lecture, the model's verdict.
+    auto = par["auto"]
+    assert auto["jobs"] == 1 and par["why"] == auto["why"]
+    assert auto["cores"] == len(os.sched_getaffinity(0))
+    assert auto["idle_cores"] == pytest.approx(
+        max(1.0, min(auto["cores"], auto["cores"] - auto["load_average"])), abs=0.01
+    )
+    assert auto["video_seconds"] == pytest.approx(meta["duration"], abs=0.1)
+    assert auto["pixels"] == meta["resolution"]
+    assert auto["expected_gain"] < auto["gain_needed"] == AUTO_GAIN
+
+
+def test_auto_splits_by_idle_cores_length_and_resolution():
+    hd, low = RenderOptions(quality="h"), RenderOptions(quality="l")
+    long = timed_beats([20 * 60] * 20)  # 20 beats of 20 s at 60 fps: 400 s
+    short = timed_beats([45] * 3)  # 9 s at 15 fps
+    # Two idle cores: a long 1080p lecture is split, the model expecting less than the
+    # 2/1.45 a render that already keeps 1.45 cores busy allows.
+    auto = assess_auto(long, hd, n=2, load=0.0)
+    assert auto["jobs"] == 2 and AUTO_GAIN <= auto["expected_gain"] < 2 / COSTS.cpu_per_render
+    assert auto["why"].startswith("auto: 2 cores (2.0 idle): 2 parts expected")
+    # A short 480p lecture is not: start-up and replaying would eat the gain.
+    auto = assess_auto(short, low, n=2, load=0.0)
+    assert auto["jobs"] == 1 and auto["expected_gain"] < AUTO_GAIN
+    assert "less than 1.15x (a 9 s lecture at 480p)" in auto["why"]
+    # The same long lecture: a smaller picture gains less (fixed costs weigh more).
+    assert (
+        assess_auto(long, low, n=2, load=0.0)["expected_gain"]
+        < assess_auto(long, hd, n=2, load=0.0)["expected_gain"]
+    )
+    # Others keep the cores busy: no split, whatever the length.
+    auto = assess_auto(long, hd, n=2, load=1.5)
+    assert auto["jobs"] == 1 and auto["idle_cores"] == 1.0
+    assert auto["why"] == "auto: 2 cores, but only 1.0 idle (load average 1.5)"
+    assert assess_auto(long, hd, n=1, load=0.0)["why"] == "auto: one core"
+    # Sixteen idle cores: more parts, each expected faster than the two-part split.
+    many = assess_auto(long, hd, n=16, load=0.0)
+    two = assess_auto(long, hd, n=2, load=0.0)
+    assert many["jobs"] > 2 and many["expected_split_seconds"] < two["expected_split_seconds"]
+
+
+def test_options_that_cannot_be_split_say_so(cache, tmp_path):
+    out = tmp_path / "out"
+    proc = cli(
+        "-j",
+        "2",
+        "--format",
+        "gif",
+        "--voice",
+        "none",
+        "--scenes",
+        "loss",
+        "-o",
+        str(out),
+        env=dict(os.environ),
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, err
+    assert err.strip() == (
+        "Error: -j/--scheduler: a gif is rendered in one process (its palette is made from "
+        "every frame); leave out -j and --scheduler, or use --format mp4"
+    )
+    assert not out.exists()
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.Popen:

@@ -12,6 +12,7 @@ import pytest
 from backprop_anim import load_config, train
 from backprop_anim import overview as ov
 from backprop_anim.narration import build_script
+from backprop_anim.narration.speech import strip_marks
 from backprop_anim.numbers import fmt
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import build_storyboard, gradient_input
@@ -61,7 +62,7 @@ def test_the_tangent_slope_is_the_traced_gradient(config):
 
 def test_slope_narration_ties_the_slope_to_the_chain_rule(textbook):
     beats = build_storyboard(textbook, RenderOptions(scenes=("backward",)))
-    lines = {line.beat_id: line.text for line in build_script(textbook, beats)}
+    lines = {line.beat_id: strip_marks(line.text) for line in build_script(textbook, beats)}
     text = lines["s0.backward.output.o1.slope"]
     step = textbook.steps[0]
     out = step.layers[1]
@@ -85,11 +86,12 @@ def test_one_layer_at_a_time_thrown_away_gradients_are_nonzero_and_unapplied(one
         assert beats[-1].kind == "update_thrown"
         (line,) = [x for x in build_script(one_layer, beats) if x.beat_id.endswith(".thrown")]
         computed = sum(L.grad_W.size for L in step.layers)
-        assert f"{computed} weight gradients" in line.text
-        assert f"{applied[0].grad_W.size} of the {computed}" in line.text
+        text = strip_marks(line.text)
+        assert f"{computed} weight gradients" in text
+        assert f"{applied[0].grad_W.size} of the {computed}" in text
         big = max(thrown, key=lambda L: np.abs(L.grad_W).max())
         top = big.grad_W.flat[np.argmax(np.abs(big.grad_W))]
-        assert f"the largest is {fmt(top)}" in line.text.replace("minus ", "-")
+        assert f"the largest is {fmt(top)}" in text.replace("minus ", "-")
 
 
 def test_no_thrown_beat_when_every_layer_is_updated(textbook):

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from .explain import Explainer, Said
 
 
+def mark(said: Said, name: str) -> str:
+    """``[[name]]`` unless a sentence of this beat already opened that part (a part starts
+    once: the first sentence that names it)."""
+    return "" if any(f"[[{name}]]" in text for text in said.sentences) else f"[[{name}]]"
+
+
 def decay_update(ex: Explainer, said: Said, i: int, layer: LayerStep, j: int, k: int) -> bool:
     """Say how one weight moved with weight decay; False when this layer has no decay."""
     from .explain import BRIEF, FULL
@@ -29,53 +35,52 @@ def decay_update(ex: Explainer, said: Said, i: int, layer: LayerStep, j: int, k:
     w, g, w_next = layer.W[j, k], layer.grad_W[j, k], layer.W_next[j, k]
     decay = layer.state["decay"][j, k]
     from_grad, from_weight = layer.move_parts(opt)
+    # Parts of the update beat (storyboard.BEAT_PARTS["update"]): the rule, the table, the
+    # edges changing, the note; each sentence opens the part it speaks.
     ex.say_once(
         said,
         "weight decay rule",
-        f"With weight decay, lambda {ex.n(lam)}, the step is offset by the weight itself: "
-        "lambda times the weight joins the gradient, so every weight is also pulled toward "
-        "zero, in proportion to its size.",
+        f"{mark(said, 'rule')}With weight decay, lambda {ex.n(lam)}, the step is offset by the "
+        "weight itself: lambda times the weight joins the gradient, so every weight is also "
+        "pulled toward zero, in proportion to its size; the biases are not decayed.",
         FULL,
     )
+    ex._explained.add("biases not decayed")
     edge = ex.edge(i, j, k)
+    # Without the rule's sentence (a later layer) the table's sentence opens the rule too.
+    opening = mark(said, "rule") if ex.level in FULL else ""
+    split = (
+        f"[[edges]]of its move, {ex.n(from_grad[j, k])} comes from the gradient and "
+        f"{ex.n(from_weight[j, k])} from the weight itself."
+    )
     if opt.get("name", "sgd") == "sgd":
         ex.say(
             said,
-            f"{edge.capitalize()}: its gradient is {ex.n(g)} and lambda times the weight is "
-            f"{ex.n(decay)}; {ex.n(w)} minus {ex.n(lr)} times their sum gives {ex.n(w_next)}.",
+            f"{opening or '[[table]]'}{edge.capitalize()}: {'[[table]]' if opening else ''}its "
+            f"gradient is {ex.n(g)} and lambda times the weight is {ex.n(decay)}; {ex.n(w)} minus "
+            f"{ex.n(lr)} times their sum gives {ex.n(w_next)}: {split}",
             FULL,
         )
     else:
         ex.say(
             said,
-            f"{edge.capitalize()} goes from {ex.n(w)} to {ex.n(w_next)}; lambda times the "
-            f"weight, {ex.n(decay)}, is part of that step.",
+            f"{opening or '[[table]]'}{edge.capitalize()} {'[[table]]' if opening else ''}goes "
+            f"from {ex.n(w)} to {ex.n(w_next)}; lambda times the weight, {ex.n(decay)}, is part "
+            f"of that step: {split}",
             FULL,
         )
     ex.say(
         said,
-        f"Of its move, {ex.n(from_grad[j, k])} comes from the gradient and "
-        f"{ex.n(from_weight[j, k])} from the weight itself.",
-        FULL,
-    )
-    ex.say(
-        said,
-        f"{ex.layer(i).capitalize()}: each weight moves against its gradient and toward zero; "
-        f"{edge} becomes {ex.n(w_next)}.",
+        f"{mark(said, 'rule')}{ex.layer(i).capitalize()}: each weight moves against its gradient "
+        f"and toward zero; [[edges]]{edge} becomes {ex.n(w_next)}.",
         BRIEF,
-    )
-    ex.say_once(
-        said,
-        "biases not decayed",
-        "The biases move against their own gradients only: they are not decayed.",
-        FULL,
     )
     zero = np.argwhere((layer.grad_W == 0.0) & (layer.W != 0.0))
     if len(zero):
         jj, kk = (int(v) for v in zero[0])
         ex.say(
             said,
-            f"Even {ex.edge(i, jj, kk)}, whose gradient is exactly zero, moves: from "
+            f"[[note]]Even {ex.edge(i, jj, kk)}, whose gradient is exactly zero, moves: from "
             f"{ex.n(layer.W[jj, kk])} to {ex.n(layer.W_next[jj, kk])}, by the weight's own "
             "term alone.",
         )
@@ -102,13 +107,9 @@ def decay_ranking(ex: Explainer, said: Said, step: Step) -> None:
     weight_total = sum(float(np.abs(w).sum()) for _, w in parts)
     ex.say(
         said,
-        "Each bar is split in two: the part of the move that came from the gradient, and the "
-        "part that came from the weight itself, minus the learning rate times lambda times w.",
-        FULL,
-    )
-    ex.say(
-        said,
-        f"Added up over the moving weights, the gradients moved them by {ex.n(grad_total)} "
-        f"and the decay by {ex.n(weight_total)}.",
+        "[[split]]Each bar is split in two: the part of the move that came from the gradient, "
+        "and the part that came from the weight itself, minus the learning rate times lambda "
+        f"times w; added up over the moving weights, the gradients moved them by "
+        f"{ex.n(grad_total)} and the decay by {ex.n(weight_total)}.",
         FULL,
     )

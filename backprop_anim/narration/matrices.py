@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def matrix_forward(ex: Explainer, beat: Beat) -> Said:
-    from .explain import ALL, BRIEF, DETAIL, FULL, Said
+    from .explain import BRIEF, DETAIL, FULL, Said
 
     assert beat.layer is not None and beat.unit is not None
     step, i, j = ex.step_of(beat), beat.layer, beat.unit
@@ -29,39 +29,47 @@ def matrix_forward(ex: Explainer, beat: Beat) -> Said:
     u = ex.unit(i, j)
     said = Said(f"Matrix form: the forward pass of {ex.layer(i)}")
     a_name = "X" if i == 0 else "A"
+    # Each sentence opens the part it speaks ([[name]], storyboard.BEAT_PARTS): the code,
+    # the product, sample 1's numbers flying in from the network, z, a, every other entry.
     ex.say_once(
         said,
         "matrix forward",
-        "The same computation, as the code writes it: one matrix product per layer. Each "
-        "row of the input matrix is a sample, each column of W transposed holds the "
-        "weights into one neuron.",
+        "[[code]]The same computation, as the code writes it: one matrix product per layer, "
+        "each row of the input matrix a sample, each column of W transposed the weights into "
+        "one neuron.",
         FULL,
+    )
+    # Without the sentence about the code (a later layer), this one opens the code too.
+    opening = (
+        f"[[product]]For {ex.layer(i)}, "
+        if said.sentences
+        else (f"[[code]]In code, for {ex.layer(i)}, [[product]]")
     )
     samples = f"{size} samples" if size > 1 else "one sample"
+    units = "neuron" if layer.W.shape[0] == 1 else "neurons"
     ex.say(
         said,
-        f"For {ex.layer(i)}, Z equals {a_name} times W transposed, plus b: {samples} "
-        f"times {layer.W.shape[1]} inputs, into {layer.W.shape[0]} "
-        f"{'neuron' if layer.W.shape[0] == 1 else 'neurons'}.",
-        ALL,
+        f"{opening}Z equals {a_name} times W transposed, plus b: {samples} times "
+        f"{layer.W.shape[1]} inputs, into {layer.W.shape[0]} {units}.",
     )
     ex.say(
         said,
-        f"Row one times column {j + 1}, plus the bias, is z of {u}, {ex.n(layer.z[0, j])}, "
-        f"the number we computed neuron by neuron; then f of Z gives its activation, "
-        f"{ex.n(layer.a[0, j])}.",
+        f"[[inputs]]Row one times column {j + 1}, plus the bias, is z of {u}, "
+        f"[[z]]{ex.n(layer.z[0, j])}, the number we computed neuron by neuron; [[a]]then f of "
+        f"Z gives its activation, {ex.n(layer.a[0, j])}.",
         FULL,
     )
     ex.say(
         said,
-        f"The highlighted entry is z of {u}, {ex.n(layer.z[0, j])}.",
+        f"[[inputs]]Row one times column {j + 1}, plus the bias, gives z of {u}, "
+        f"[[z]]{ex.n(layer.z[0, j])}.",
         BRIEF,
     )
     ex.say_once(
         said,
         "matrix why",
-        "Every other entry is another neuron or another sample: one product does them all "
-        "at once, which is why the code is fast.",
+        "[[rest]]Every other entry is another neuron or another sample: one product does them "
+        "all at once, which is why the code is fast.",
         DETAIL,
     )
     said.formulas.append(rf"Z = {a_name}\,W^\top + b,\quad A' = f(Z)")
@@ -72,7 +80,7 @@ def matrix_forward(ex: Explainer, beat: Beat) -> Said:
 
 
 def matrix_backward(ex: Explainer, beat: Beat) -> Said:
-    from .explain import ALL, BRIEF, FULL, Said
+    from .explain import BRIEF, FULL, Said
 
     assert beat.layer is not None and beat.unit is not None
     step, i, j = ex.step_of(beat), beat.layer, beat.unit
@@ -82,43 +90,49 @@ def matrix_backward(ex: Explainer, beat: Beat) -> Said:
     size = step.x.shape[0]
     last = i == len(step.layers) - 1
     said = Said(f"Matrix form: the backward pass of {ex.layer(i)}")
+    # Parts: the delta rows (the next layer's deltas and weights flying in), this unit's
+    # delta, the gradient rows, the gradient's cell (from its edge), the note and code.
     if last:
         ex.say(
             said,
-            f"Backwards in matrix form: at the output, Delta is the loss's slope with respect "
-            f"to the outputs, element by element times f prime of Z; the delta of {u}, "
-            f"{ex.n(layer.delta[0, j])}, is in row one.",
+            "[[delta]]Backwards in matrix form: at the output, Delta is the loss's slope with "
+            "respect to the outputs, element by element times f prime of Z; [[unit]]the delta "
+            f"of {u}, {ex.n(layer.delta[0, j])}, is in row one.",
             FULL,
         )
     else:
         ex.say(
             said,
-            f"For {ex.layer(i)}, Delta equals the next layer's Delta times its weight matrix, "
-            f"element by element times f prime of Z: the same sum over outgoing edges as "
-            f"before, for every neuron and sample at once. The delta of {u}, "
-            f"{ex.n(layer.delta[0, j])}, is in row one, column {j + 1}.",
+            f"[[delta]]For {ex.layer(i)}, Delta equals the next layer's Delta times its weight "
+            "matrix, element by element times f prime of Z: the same sum over outgoing edges "
+            "as before, for every neuron and sample at once.",
+            FULL,
+        )
+        ex.say(
+            said,
+            f"[[unit]]The delta of {u}, {ex.n(layer.delta[0, j])}, is in row one, column {j + 1}.",
             FULL,
         )
     batch = f", summed over the {size} samples" if size > 1 else ""
     ex.say(
         said,
-        f"The weight gradients are Delta transposed times the layer's inputs{batch}: for "
-        f"{ex.edge(i, j, k)}, {ex.n(layer.grad_W[j, k])}.",
-        ALL if not last else FULL,
+        f"[[grad]]The weight gradients are Delta transposed times the layer's inputs{batch}: "
+        f"[[cell]]for {ex.edge(i, j, k)}, {ex.n(layer.grad_W[j, k])}.",
+        FULL,
     )
-    if last:
-        ex.say(
-            said,
-            f"Delta transposed times the inputs gives every weight gradient; for "
-            f"{ex.edge(i, j, k)}, {ex.n(layer.grad_W[j, k])}.",
-            BRIEF,
-        )
+    ex.say(
+        said,
+        f"[[delta]]In matrix form, Delta holds every delta of {ex.layer(i)}, [[grad]]and Delta "
+        f"transposed times the inputs gives every weight gradient: [[cell]]for "
+        f"{ex.edge(i, j, k)}, {ex.n(layer.grad_W[j, k])}.",
+        BRIEF,
+    )
     if size > 1:
         ex.say_once(
             said,
             "matrix batch mean",
-            f"Delta already carries the one over {size} of the batch mean, so the product is "
-            "the mean of the samples' gradients.",
+            f"[[note]]Delta already carries the one over {size} of the batch mean, so the "
+            "product is the mean of the samples' gradients.",
             FULL,
         )
     said.formulas.append(
@@ -145,52 +159,53 @@ def batch(ex: Explainer, beat: Beat) -> Said:
     size = len(own)
     said = Said("The batch: each sample's gradient, and their mean")
     edge = ex.edge(i, j, k)
+    # Parts: the samples' own gradients, their signs, the mean (each sample's number goes
+    # into it), the update made from the mean, the strip of the whole layer.
     ex.say(
         said,
-        f"This step trains on a batch of {size} samples, and each has its own gradient for "
-        f"{edge}: from {ex.n(own.min())} to {ex.n(own.max())}.",
+        f"[[samples]]This step trains on a batch of {size} samples, and each has its own "
+        f"gradient for {edge}: from {ex.n(own.min())} to {ex.n(own.max())}.",
         ALL,
     )
     ups, downs = int(np.sum(own < 0)), int(np.sum(own > 0))
     if ups and downs:
         ex.say(
             said,
-            f"They disagree: {ups} of them would push the weight up, {downs} down, because "
-            "each sample has its own error and its own activations.",
+            f"[[signs]]They disagree: {ups} of them would push the weight up, {downs} down, "
+            "because each sample has its own error and its own activations.",
             FULL,
         )
     else:
         ex.say(
             said,
-            "They agree on the direction but not on the size: each sample has its own error "
-            "and its own activations.",
+            "[[signs]]They agree on the direction but not on the size: each sample has its own "
+            "error and its own activations.",
             FULL,
         )
     ex.say(
         said,
-        f"The update uses their mean, {ex.n(layer.grad_W[j, k])}: averaging keeps what the "
-        "samples agree on and lets their disagreements cancel.",
+        f"[[mean]]The update uses their mean, {ex.n(layer.grad_W[j, k])}: averaging keeps what "
+        "the samples agree on and lets their disagreements cancel.",
         ALL,
     )
     if layer.updated:
         ex.say(
             said,
-            f"So the weight goes from {ex.n(layer.W[j, k])} to {ex.n(layer.W_next[j, k])}.",
+            f"[[update]]So the weight goes from {ex.n(layer.W[j, k])} to "
+            f"{ex.n(layer.W_next[j, k])}.",
             FULL,
         )
-    ex.say(
-        said,
-        "The strip below does the same for every weight of the layer: one row per sample, "
-        "and the mean at the bottom.",
-        FULL,
+    strip = (
+        "[[strip]]The strip below does the same for every weight of the layer: one row per "
+        "sample, and the mean at the bottom"
     )
-    ex.say_once(
-        said,
-        "batch noise",
-        "A larger batch gives a mean that changes less from step to step; a single sample "
-        "gives a noisier, cheaper step.",
-        DETAIL,
-    )
+    if ex.level in DETAIL and "batch noise" not in ex._explained:
+        ex._explained.add("batch noise")
+        strip += (
+            "; a larger batch gives a mean that changes less from step to step, a single "
+            "sample a noisier, cheaper step"
+        )
+    ex.say(said, strip + ".", FULL)
     cells = " + ".join(ex.v(g) for g in own)
     said.formulas.append(
         rf"\frac{{\partial L}}{{\partial {ex.edge_tex(i, j, k)}}} = \frac{{1}}{{{size}}}"

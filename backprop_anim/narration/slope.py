@@ -22,43 +22,54 @@ def weight_slope(ex: Explainer, beat: Beat) -> Said:
     u, src = ex.unit(i, j), ex.prev_name(i, k)
     edge = ex.edge(i, j, k)
     said = Said(f"The slope of the loss along {edge}")
+    # Parts: the weight's edge, the curve L(w), δ and a flying into ∂L/∂w = δ·a, the
+    # gradient, the tangent of that slope, the update's step along it, where it lands.
+    brief = ex.level in BRIEF
     ex.say(
         said,
-        f"What does that delta mean for a weight? Here is the loss of this step as a "
-        f"function of {edge} alone, everything else held where it is.",
+        "[[edge]]What does that delta mean for a weight? [[curve]]Here is the loss of this "
+        f"step as a function of {edge} alone, everything else held where it is.",
         FULL,
     )
+    opening = f"[[edge]]Along {edge}, [[curve]]the loss is this curve: " if brief else ""
     if len(step.samples) == 1:
-        ex.say(
-            said,
-            f"The chain rule just gave the delta of {u}, {ex.n(L.delta[0, j])}; times the "
-            f"input {src} carries, {ex.n(a_prev[0, k])}, that is {ex.n(g)}: exactly the "
-            "slope of the tangent to this curve.",
-            ALL,
+        text = (
+            f"[[delta]]the delta of {u}, {ex.n(L.delta[0, j])}, [[input]]times the input "
+            f"{src} carries, {ex.n(a_prev[0, k])}, is [[gradient]]{ex.n(g)}, [[tangent]]the "
+            "slope of its tangent."
+            if brief
+            else f"[[delta]]The chain rule just gave the delta of {u}, {ex.n(L.delta[0, j])}; "
+            f"[[input]]times the input {src} carries, {ex.n(a_prev[0, k])}, that is "
+            f"[[gradient]]{ex.n(g)}: [[tangent]]exactly the slope of the tangent to this curve."
         )
     else:
-        ex.say(
-            said,
-            f"The chain rule's product, the delta of {u} times the activation of {src}, summed "
-            f"over the batch, is {ex.n(g)}: exactly the slope of the tangent to this curve.",
-            ALL,
+        text = (
+            f"[[delta]]the delta of {u} times the activation of {src}, summed over the batch, "
+            f"is [[gradient]]{ex.n(g)}, [[tangent]]the slope of its tangent."
+            if brief
+            else f"[[delta]]The chain rule's product, the delta of {u} times the activation "
+            f"of {src}, summed over the batch, is [[gradient]]{ex.n(g)}: [[tangent]]exactly "
+            "the slope of the tangent to this curve."
         )
+    ex.say(said, opening + text, ALL)
     way = "down" if w_next < w else "up"
     if w_next != w:
         ex.say(
             said,
-            f"The update steps against that slope: the weight goes {way}, from {ex.n(w)} to "
-            f"{ex.n(w_next)}, and the loss along the tangent falls with it.",
+            f"[[step]]The update steps against that slope: the weight goes {way}, from "
+            f"{ex.n(w)} to {ex.n(w_next)}, and the loss along the tangent falls with it.",
             FULL,
         )
-        ex.say(said, f"The update moves the weight from {ex.n(w)} to {ex.n(w_next)}.", BRIEF)
+        ex.say(
+            said, f"[[step]]The update moves the weight from {ex.n(w)} to {ex.n(w_next)}.", BRIEF
+        )
     else:
-        ex.say(said, "This weight does not move in this step.", ALL)
+        ex.say(said, "[[step]]This weight does not move in this step.", ALL)
     ex.say_once(
         said,
         "tangent is local",
-        "The tangent is only the curve's direction here: a small step follows it closely, a "
-        "large step can overshoot where the curve bends.",
+        "[[landed]]The tangent is only the curve's direction here: a small step follows it "
+        "closely, a large step can overshoot where the curve bends.",
         DETAIL,
     )
     said.formulas.append(

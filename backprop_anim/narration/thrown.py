@@ -30,7 +30,7 @@ def update_thrown(ex: Explainer, beat: Beat) -> Said:
     used = sum(layers[i].grad_W.size for i in applied)
     ex.say(
         said,
-        f"This backward pass computed the gradients of all {len(layers)} layers, "
+        f"[[computed]]This backward pass computed the gradients of all {len(layers)} layers, "
         f"{computed} weight gradients, because the chain rule passes through every layer on "
         "its way back.",
         ALL,
@@ -38,17 +38,17 @@ def update_thrown(ex: Explainer, beat: Beat) -> Said:
     if applied:
         ex.say(
             said,
-            f"Only {join_words([ex.layer(i) for i in applied])} used them: {used} of the "
-            f"{computed}.",
+            f"[[applied]]Only {join_words([ex.layer(i) for i in applied])} used them: {used} of "
+            f"the {computed}.",
             ALL,
         )
     else:
-        ex.say(said, "No layer used them in this step.", ALL)
+        ex.say(said, "[[applied]]No layer used them in this step.", ALL)
     largest = max(thrown, key=lambda i: float(np.abs(layers[i].grad_W).max()))
     top = largest_gradient(layers[largest].grad_W)
     ex.say(
         said,
-        f"The gradients of {join_words([ex.layer(i) for i in thrown])} were computed and "
+        f"[[thrown]]The gradients of {join_words([ex.layer(i) for i in thrown])} were computed and "
         "thrown away"
         + (
             f", though they were not zero: in {ex.layer(largest)} the largest is {ex.n(top)}."
@@ -60,7 +60,7 @@ def update_thrown(ex: Explainer, beat: Beat) -> Said:
     if any("random_layer" in layers[i].update_reason for i in thrown):
         ex.say(
             said,
-            "That is the cost the overview measures: per gradient computed, updating one "
+            "[[cost]]That is the cost the overview measures: per gradient computed, updating one "
             "layer at a time learns less.",
             FULL,
         )

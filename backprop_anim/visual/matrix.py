@@ -19,14 +19,21 @@ from ..numbers import fmt
 from .panels import Label
 from .theme import Theme, rgb
 
-MAX_SHOWN = 4  # rows or columns shown before a dimension is elided
+MAX_SHOWN = 3  # rows or columns shown before a dimension is elided (readable at 480p)
 
 
-def shown_indices(n: int, limit: int = MAX_SHOWN) -> list[int | None]:
-    """Indices drawn for a dimension of ``n``: all, or the first ``limit - 2``, None (⋯), last."""
+def shown_indices(n: int, limit: int = MAX_SHOWN, keep: Collection[int] = ()) -> list[int | None]:
+    """Indices drawn for a dimension of ``n``: all when it is short; else the first, the
+    ``keep`` ones (the numbers a per-neuron beat showed) and the last, None (⋯) between."""
     if n <= limit:
         return list(range(n))
-    return [*range(limit - 2), None, n - 1]
+    wanted = sorted({0, n - 1, *keep}) if keep else [*range(limit - 2), n - 1]
+    out: list[int | None] = []
+    for k in wanted:
+        if out and out[-1] is not None and k > out[-1] + 1:
+            out.append(None)
+        out.append(k)
+    return out
 
 
 class MatrixGrid(VGroup):
@@ -50,8 +57,8 @@ class MatrixGrid(VGroup):
     ) -> None:
         super().__init__()
         values = np.atleast_2d(np.asarray(values, dtype=float))
-        rows = shown_indices(values.shape[0])
-        cols = shown_indices(values.shape[1])
+        rows = shown_indices(values.shape[0], keep={r for r, _ in highlight})
+        cols = shown_indices(values.shape[1], keep={c for _, c in highlight})
         self.cells: dict[tuple[int, int], Label] = {}
         grid: list[list[Label]] = []
         for r in rows:
@@ -104,6 +111,13 @@ class MatrixGrid(VGroup):
             caption = Label(f"{name}  {shape}", font_size=font_size * 0.8, color=theme.muted)
             caption.next_to(VGroup(brackets, body), UP, buff=0.08)
             self.add(caption)
+
+    def without(self, cells: Collection[Label]) -> list:
+        """The grid's pieces (brackets, caption, labels) but ``cells``: a scene fades these
+        in one by one while the numbers of ``cells`` fly in from elsewhere."""
+        skip = {id(c) for c in cells}
+        parts = [m for m in self.submobjects if m is not self.body]
+        return [*parts, *[m for m in self.body.submobjects if id(m) not in skip]]
 
 
 def matrix_row(parts: Sequence, *, buff: float = 0.16) -> VGroup:
