@@ -447,9 +447,7 @@ class BackwardBeats(BeatScene):
                 label = labels[pairs.index((j, k))]
                 labels = VGroup(*[m for m in labels if m is not label])
             else:
-                label = self.text(fmt(g, self.digits), font_size=20, color=t.gradient)
-                label.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
-                label.move_to(d.edge_point(i, j, k, 0.5))
+                label = self.edge_label(i, j, k, fmt(g, self.digits), t.gradient)
         delta_at = getattr(self, "delta_labels", {}).get((i + 1, j))
         a_at = d.value_labels.get((i, k))
 

@@ -59,7 +59,7 @@ from backprop_anim.trace.model import NetworkInfo, Step, Trace
 from backprop_anim.trace.scaling import input_scaling
 from backprop_anim.visual.formula import Expr
 from backprop_anim.visual.image import PixelPicture, image_shape, sample_picture
-from backprop_anim.visual.network import NetworkDiagram, Region
+from backprop_anim.visual.network import LEGIBLE_HEIGHT, NetworkDiagram, Region
 from backprop_anim.visual.panels import Label, formula, heat_strip, paragraph
 from backprop_anim.visual.renderer import CachingCamera, lighter, split_moving_static
 from backprop_anim.visual.theme import Theme
@@ -696,6 +696,30 @@ class BeatScene(Scene):
         }
         return anim
 
+    def edge_label(self, layer: int, unit: int, source: int, text: str, color: str) -> Label | None:
+        """A number on an edge, at its middle: shrunk to the visible edge if it is wider,
+        None where it would then be too small to read or would cover a neuron."""
+        d = self.diagram
+        assert d is not None
+        label = self.text(text, font_size=20, color=color)
+        length = float(
+            np.linalg.norm(
+                d.edge_point(layer, unit, source, 1.0) - d.edge_point(layer, unit, source, 0.0)
+            )
+        )
+        if label.width > 0.9 * length:
+            label.scale_to_fit_width(0.9 * length)
+        label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
+        if label.height < LEGIBLE_HEIGHT:
+            return None
+        # Clear of the neurons, of their names and of the deltas written under them.
+        others = [*d.name_labels, *getattr(self, "delta_labels", {}).values()]
+        for t in (0.5, 0.35, 0.65, 0.25, 0.75):
+            label.move_to(d.edge_point(layer, unit, source, t))
+            if d.labels_fit([label]) and not any(_overlap(label, m) for m in others):
+                return label
+        return None
+
     def clear_panel(self, *mobs: Mobject | None) -> list[Animation]:
         return [FadeOut(m) for m in mobs if m is not None]
 
@@ -755,6 +779,16 @@ class BeatScene(Scene):
                 (FadeOut(panel), 0.5),
             ]
         )
+
+
+def _overlap(a: Mobject, b: Mobject) -> bool:
+    """Whether the bounding boxes of two mobjects overlap."""
+    return bool(
+        a.get_left()[0] < b.get_right()[0]
+        and b.get_left()[0] < a.get_right()[0]
+        and a.get_bottom()[1] < b.get_top()[1]
+        and b.get_bottom()[1] < a.get_top()[1]
+    )
 
 
 def unit_label(trace: Trace, column: int, unit: int) -> str:

@@ -170,14 +170,14 @@ class UpdateBeats(BeatScene):
         if len(pairs) > MAX_EDGE_LABELS:
             pairs = [p for p in pairs if p == example]
 
-        def label(value: float, color: str, at: tuple[int, int]):
-            text = self.text(fmt(value, self.digits), font_size=20, color=color)
-            text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
-            return text.move_to(d.edge_point(i, at[0], at[1], 0.5))
-
-        old = {p: label(before[p], t.text, p) for p in pairs}
-        new = {p: label(after[p], t.highlight, p) for p in pairs}
-        if len(old) > 1 and not d.labels_fit(list(old.values()) + list(new.values())):
+        old, new = {}, {}
+        for p in pairs:
+            was = self.edge_label(i, *p, fmt(before[p], self.digits), t.text)
+            now = self.edge_label(i, *p, fmt(after[p], self.digits), t.highlight)
+            if was is not None and now is not None:  # both readable on the edge
+                old[p], new[p] = was, now
+        fits = d.labels_fit(list(old.values())) and d.labels_fit(list(new.values()))
+        if len(old) > 1 and not fits:  # old and new share their places: each set must fit
             old = {p: m for p, m in old.items() if p == example}
             new = {p: m for p, m in new.items() if p == example}
         return old, new
