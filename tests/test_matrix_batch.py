@@ -49,6 +49,17 @@ def test_default_lecture_has_matrix_beats_per_layer_and_no_batch_beat_for_one_sa
     assert not [b for b in beats if b.scene == "batch"]  # one sample: nothing to average
 
 
+def test_brief_lecture_has_one_matrix_beat_per_pass():
+    """At the brief level the matrix form is said once per pass: the first layer forward,
+    the last hidden layer backward (where Δ_next·W_next appears)."""
+    brief = train(load_config(TEXTBOOK, ["narration.level=brief"]))
+    beats = build_storyboard(brief, RenderOptions())
+    assert [b.id for b in beats if b.scene == "matrix"] == [
+        "s0.matrix.forward.hidden",
+        "s0.matrix.backward.hidden",
+    ]
+
+
 def test_batch_beat_for_a_small_batch_and_scenes_by_name(batch4):
     beats = build_storyboard(batch4, RenderOptions(scenes=("batch", "matrix")))
     assert [b.kind for b in beats] == [
