@@ -112,13 +112,15 @@ class SlopeBeats(BeatScene):
             self.text("slope", font_size=20, color=t.gradient),
             self.text(fmt(slope, self.digits), font_size=22, color=t.gradient),
         ).arrange(RIGHT, buff=0.1)
-        end = (
-            tangent.get_end()
-            if tangent.get_end()[1] > tangent.get_start()[1]
-            else tangent.get_start()
+        # Below the point, on the side the tangent rises to: where the curve is convex it
+        # lies above its tangent, so that corner is free of both.
+        at = plot.p(w, step.loss)
+        side = -1.0 if slope < 0 else 1.0
+        offset = np.array(
+            [side * (slope_label.width / 2 + 0.05), -slope_label.height / 2 - 0.18, 0]
         )
-        slope_label.next_to(end, [0, 1, 0], buff=0.08)
-        if slope_label.get_right()[0] > PANEL_RIGHT:
+        slope_label.move_to(at + offset)
+        if slope_label.get_right()[0] > PANEL_RIGHT:  # kept inside the panel
             slope_label.shift([PANEL_RIGHT - slope_label.get_right()[0], 0, 0])
         delta_from = getattr(self, "delta_labels", {}).get((i + 1, j))
         a_from = d.value_labels.get((i, k)) if d.is_drawn(i, k) else None
