@@ -27,6 +27,7 @@ import collections
 import contextlib
 import ctypes
 import json
+import math
 import os
 import pickle
 import resource
@@ -174,20 +175,36 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores(n: int | None = None, load: float | None = None) -> float:
-    """Cores not kept busy by other programs: ``n`` minus the 1-minute load average.
+def others_load() -> tuple[float, float]:
+    """(1-minute load average, the part of it this process accounts for itself).
 
-    At least one: a render always gets its share. On a shared machine, a render split
-    into more processes than there are idle cores only takes CPU from the others (two
-    processes get twice one process's share) without finishing sooner than the work
-    spread over the cores it really has.
+    The load average counts this render too: training, speech synthesis and typesetting
+    before the beats are split can keep a core busy for a minute, which alone would make
+    an idle machine look half busy. The kernel's average is exponentially damped over a
+    minute, so a process that has used ``c`` CPU seconds in its ``t`` seconds of life
+    accounts for about ``c / t * (1 - exp(-t / 60))`` of it (Linux; elsewhere 0).
     """
-    n = cores() if n is None else n
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 0.0, 0.0
+    own = 0.0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        stat = Path("/proc/self/stat").read_text()
+        started = int(stat[stat.rindex(")") + 2 :].split()[19]) / os.sysconf("SC_CLK_TCK")
+        alive = float(Path("/proc/uptime").read_text().split()[0]) - started
+        if alive > 0:
+            own = time.process_time() / alive * (1 - math.exp(-alive / 60))
+    return load, min(own, load)
+
+
+def idle_cores(n: int, load: float) -> float:
+    """Cores not kept busy by other programs: ``n`` minus their load, at least one.
+
+    On a shared machine, a render split into more processes than there are idle cores
+    only takes CPU from the others (two processes get twice one process's share)
+    without finishing sooner than the work spread over the cores it really has.
+    """
     return max(1.0, min(float(n), n - load))
 
 
@@ -205,7 +222,7 @@ def expected_wall(
     their work spread over the idle cores (each render keeps ``cpu_per_render`` busy:
     one render alone on fewer cores than that is slowed down too).
     """
-    free = idle_cores() if free is None else free
+    free = float(cores()) if free is None else free
     parts = split_lecture(timed, jobs, options, costs)
     if len(parts) == 1:
         return (parts[0].expected - costs.start) * max(1.0, costs.cpu_per_render / free), parts
@@ -236,11 +253,11 @@ def assess_auto(
     against measured times (benchmarks/parallel_bench.py).
     """
     n = cores() if n is None else n
+    measured = {}
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+        average, own = others_load()
+        load = average - own
+        measured = {"load_average": round(average, 2), "own_load": round(own, 2)}
     free = idle_cores(n, load)
     serial, _ = expected_wall(timed, 1, options, costs, free)
     best_jobs, best_wall = 1, serial
@@ -255,7 +272,7 @@ def assess_auto(
     if n < 2:
         reason = "one core"
     elif free < 1.5:
-        reason = f"{n} cores, but only {free:.1f} idle (load average {load:.1f})"
+        reason = f"{n} cores, but only {free:.1f} idle (other programs' load {load:.1f})"
     elif chosen == 1:
         reason = (
             f"{n} cores ({free:.1f} idle), but {best_jobs} parts are expected to take "
@@ -271,7 +288,8 @@ def assess_auto(
         "jobs": chosen,
         "why": f"auto: {reason}",
         "cores": n,
-        "load_average": round(load, 2),
+        **measured,
+        "others_load": round(load, 2),
         "idle_cores": round(free, 2),
         "video_seconds": round(seconds, 3),
         "pixels": [width, height],
@@ -296,6 +314,8 @@ def choose_jobs(timed: list[TimedBeat], options: RenderOptions) -> tuple[int, st
     if options.scheduler:
         return (cores() if jobs == "auto" else int(jobs)), f"--scheduler {options.scheduler}", auto
     if jobs != "auto":
+        if int(jobs) > len(timed):  # a part is at least one beat
+            return len(timed), f"-j {jobs}, but the lecture has {len(timed)} beat(s)", auto
         return int(jobs), f"-j {jobs}", auto
     return auto["jobs"], auto["why"], auto
 

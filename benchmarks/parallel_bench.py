@@ -28,9 +28,11 @@ trains, synthesizes and typesets once, in a warm-up render, and never touches
 ``backprop-anim render ... --force`` in a fresh process.
 
 Run:  .venv/bin/python benchmarks/parallel_bench.py            (the full run)
-      .venv/bin/python benchmarks/parallel_bench.py --quick    (480p15, a short lecture:
+      .venv/bin/python benchmarks/parallel_bench.py --quick    (480p15, a short lecture and
+                                                                the break-even at 480p15:
                                                                 a sanity check under load)
-      [--only 720,1080,encode,breakeven] [--keep]
+      [--only 720,1080,encode,breakeven] [--keep]   (encode needs 720: it re-encodes that
+                                                     serial video)
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TEXTBOOK = ROOT / "configs" / "textbook-2-2-2.yaml"
 CLI = [sys.executable, "-m", "backprop_anim.cli", "render", str(TEXTBOOK)]
-QUICK_SCENES = "title,forward,loss"
+QUICK_SCENES = "title,forward,loss"  # within BREAKEVEN_SCENES[-1], which warms the caches
 # Growing lectures for the break-even (the full lecture is the longest point).
 BREAKEVEN_SCENES = ("loss", "title,loss", "forward,loss", "title,forward,loss,backward")
 TABLE: list[tuple[str, str, str]] = []  # (figure, measured, goal)
@@ -304,16 +306,13 @@ def encode_cost(video: Path, beats: list[dict], fps: int) -> None:
     )
 
 
-def model_breakeven(meta: dict, cores: int = 2) -> None:
-    """The cost model's gain of -j 2 (idle machine) for the lecture's first k beats."""
-    from backprop_anim.options import RenderOptions
-    from backprop_anim.parallel import AUTO_GAIN, expected_wall
+def timed_of(meta: dict) -> list:
+    """A render's beats (render.json) as the cost model takes them."""
     from backprop_anim.storyboard import Beat
     from backprop_anim.timeline import TimedBeat
 
     fps = meta["fps"]
-    quality = meta["options"]["quality"]
-    timed = [
+    return [
         TimedBeat(
             Beat(b["id"], b["scene"], "loss"),
             round(b["start"] * fps),
@@ -322,6 +321,28 @@ def model_breakeven(meta: dict, cores: int = 2) -> None:
         )
         for b in meta["beats"]
     ]
+
+
+def idle_model_gain(meta: dict, cores: int = 2) -> float:
+    """The cost model's serial / -j 2 for this render's lecture on ``cores`` idle cores."""
+    from backprop_anim.options import RenderOptions
+    from backprop_anim.parallel import expected_wall
+
+    timed = timed_of(meta)
+    options = RenderOptions(quality=meta["options"]["quality"])
+    serial, _ = expected_wall(timed, 1, options, free=cores)
+    split, _ = expected_wall(timed, 2, options, free=cores)
+    return serial / split
+
+
+def model_breakeven(meta: dict, cores: int = 2) -> None:
+    """The cost model's gain of -j 2 (idle machine) for the lecture's first k beats."""
+    from backprop_anim.options import RenderOptions
+    from backprop_anim.parallel import AUTO_GAIN, expected_wall
+
+    fps = meta["fps"]
+    quality = meta["options"]["quality"]
+    timed = timed_of(meta)
     options = RenderOptions(quality=quality)
     first = None
     for k in range(2, len(timed) + 1):
@@ -352,16 +373,18 @@ def breakeven(work: Path, env, quality: str) -> None:
         p = run(f"-j 2 {scenes}", work / f"be-p-{scenes}", env, *args, "-j", "2")
         ratio = s["_wall"] / p["_wall"]
         auto = s["parallel"].get("auto", {})
+        model = idle_model_gain(s)
         points.append((s["duration"], ratio))
         print(
             f"  {scenes:<30} {s['duration']:6.1f} s of video: serial {s['_wall']:.1f} s, "
-            f"-j 2 {p['_wall']:.1f} s, {ratio:.2f}x; model {auto.get('expected_gain', 0):.2f}x"
-            f" (auto chose {auto.get('jobs')} at load {auto.get('load_average')})"
+            f"-j 2 {p['_wall']:.1f} s, {ratio:.2f}x; model on 2 idle cores {model:.2f}x "
+            f"(-j auto chose {auto.get('jobs')} here, other programs' load "
+            f"{auto.get('others_load')})"
         )
         row(
             f"break-even: {s['duration']:.0f} s lecture ({scenes})",
             f"serial {s['_wall']:.1f} s, -j 2 {p['_wall']:.1f} s: {ratio:.2f}x "
-            f"(model {auto.get('expected_gain', 0):.2f}x)",
+            f"(model, idle: {model:.2f}x)",
         )
     points.sort()
     cross = next(
@@ -406,34 +429,48 @@ def main() -> None:
         flush=True,
     )
     t0 = time.perf_counter()
+
+    def section(name: str, body) -> None:
+        """One part of the run; a failure is reported and the run goes on to the table."""
+        try:
+            body()
+        except (Exception, SystemExit) as exc:
+            print(f"\n{name} FAILED: {exc}", flush=True)
+            row(f"{name}", f"FAILED: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+
+    def at(quality: str, label: str, extra: list[str], dask: bool, encode: bool) -> None:
+        r = compare(quality, label, work, env, extra, dask=dask)
+        if encode:
+            encode_cost(r["serial"]["_video"], r["serial"]["beats"], r["serial"]["fps"])
+        model_breakeven(r["serial"])
+
     try:
-        warm = ["-q", "l", "-j", "1"] + (["--scenes", QUICK_SCENES] if args.quick else [])
+        # Every scene the run renders, so that no timed render synthesizes speech.
+        scenes = ["--scenes", BREAKEVEN_SCENES[-1]] if args.quick else []
+        warm = ["-q", "l", "-j", "1", *scenes]
         run("warm-up (caches) -q l", work / "warm", env, *warm)
         if args.quick:
-            r = compare("l", "480p15 (quick)", work, env, ["--scenes", QUICK_SCENES], dask=True)
-            encode_cost(r["serial"]["_video"], r["serial"]["beats"], r["serial"]["fps"])
-            model_breakeven(r["serial"])
+            quick = ["--scenes", QUICK_SCENES]
+            section("480p15 (quick)", lambda: at("l", "480p15 (quick)", quick, True, True))
+            section("break-even 480p15", lambda: breakeven(work, env, "l"))
         else:
             if "720" in only:
-                r = compare("m", "720p30", work, env, [], dask=True)
-                if "encode" in only:
-                    encode_cost(r["serial"]["_video"], r["serial"]["beats"], r["serial"]["fps"])
-                model_breakeven(r["serial"])
+                encode = "encode" in only
+                section("720p30", lambda: at("m", "720p30", [], True, encode))
             if "1080" in only:
-                r = compare("h", "1080p60", work, env, [], dask=False)
-                model_breakeven(r["serial"])
+                section("1080p60", lambda: at("h", "1080p60", [], False, False))
             if "breakeven" in only:
-                breakeven(work, env, "m")
+                section("break-even 720p30", lambda: breakeven(work, env, "m"))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(
-        f"\nload average at start {start_load}, at end {load()}; "
-        f"{(time.perf_counter() - t0) / 60:.1f} min"
-    )
-    print("\n| figure | measured | goal |\n|---|---|---|")
-    for figure, measured, goal in TABLE:
-        print(f"| {figure} | {measured} | {goal} |")
+        print(
+            f"\nload average at start {start_load}, at end {load()}; "
+            f"{(time.perf_counter() - t0) / 60:.1f} min"
+        )
+        print("\n| figure | measured | goal |\n|---|---|---|")
+        for figure, measured, goal in TABLE:
+            print(f"| {figure} | {measured} | {goal} |")
 
 
 if __name__ == "__main__":

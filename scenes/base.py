@@ -42,6 +42,7 @@ from PIL import Image
 
 from backprop_anim.errors import UserError
 from backprop_anim.narration.speech import Speech
+from backprop_anim.numbers import fmt
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.timeline import (
@@ -54,7 +55,9 @@ from backprop_anim.timeline import (
     split_frames,
 )
 from backprop_anim.trace.model import NetworkInfo, Step, Trace
+from backprop_anim.trace.scaling import input_scaling
 from backprop_anim.visual.formula import Expr
+from backprop_anim.visual.image import PixelPicture, image_shape, sample_picture
 from backprop_anim.visual.network import NetworkDiagram, Region
 from backprop_anim.visual.panels import Label, formula, heat_strip, paragraph
 from backprop_anim.visual.renderer import CachingCamera, lighter, split_moving_static
@@ -124,6 +127,7 @@ class BeatScene(Scene):
         self.digits = plan.options.digits
         self.tex = plan.options.tex
         self.diagram: NetworkDiagram | None = None
+        self.picture: PixelPicture | None = None  # the sample, when the inputs are a picture
         self.diagram_step: int | None = None
         self.header: Mobject | None = None
         self.phase_bar: VGroup | None = None
@@ -477,6 +481,7 @@ class BeatScene(Scene):
         *,
         captions: bool = True,
         focus: dict[int, list[int]] | None = None,
+        image_shape: tuple[int, int] | None = None,
     ) -> NetworkDiagram:
         """A diagram of ``info`` with ``weights`` in ``region``, at this render's pixel
         size, unit limit and digits; layers captioned with name and activation."""
@@ -498,6 +503,7 @@ class BeatScene(Scene):
             max_units=self.plan.options.max_units_drawn,
             focus=focus,
             digits=self.digits,
+            image_shape=image_shape,
         )
 
     def ensure_diagram(self, step: Step, *, with_inputs: bool = True) -> list[Animation]:
@@ -514,8 +520,10 @@ class BeatScene(Scene):
             [layer.W for layer in step.layers],
             NETWORK_REGION,
             focus=self._focus(step),
+            image_shape=image_shape(self.plan.trace),
         )
         self.diagram = diagram
+        self.picture = None
         self.diagram_step = step.step
         self.not_moving = {}
         self.plan.layout[str(step.step)] = {
@@ -529,9 +537,57 @@ class BeatScene(Scene):
         # every frame all mobjects from the first moving one on, so a group containing
         # the edge image would repaint that image whenever one neuron changes colour.
         anims.extend(FadeIn(part) for part in diagram.submobjects)
+        if diagram.picture_box is not None:
+            # The sample as the picture it is (in its own units, if the inputs were scaled).
+            self.picture = self.sample_picture(step.x[0])
+            self.plan.layout[str(step.step)]["picture"] = self._box_px(self.picture.image)
+            rows, cols = self.picture.shape
+            which = "the sample" if len(step.samples) == 1 else "first sample"
+            caption = VGroup(
+                self.text(which, font_size=18, color=self.theme.muted),
+                self.text(f"{rows}×{cols} pixels", font_size=18, color=self.theme.muted),
+            ).arrange(DOWN, buff=0.06)
+            caption.next_to(self.picture, DOWN, buff=0.12)
+            self.picture.add(caption)
+            anims.append(FadeIn(self.picture))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
+            anims.extend(FadeIn(m) for m in self.raw_input_labels(step))
         return anims
+
+    def raw_input_labels(self, step: Step) -> list[Mobject]:
+        """Scaled inputs, few enough to read: each neuron's raw value under it ("raw
+        120.5" under the 1.617 the network sees), the same fmt as the title's line."""
+        d = self.diagram
+        scaling = input_scaling(self.plan.trace)
+        if d is None or scaling is None or d.picture_box is not None or len(d.drawn[0]) > 4:
+            return []
+        raw = scaling.raw(step.x[0])
+        labels: list[Mobject] = []
+        for unit in d.drawn[0]:
+            label = self.text(
+                f"raw {fmt(raw[unit], self.digits)}",
+                font_size=max(14.0, d.font_size(0.75)),
+                color=self.theme.muted,
+            )
+            label.next_to(d.neuron(0, unit), DOWN, buff=0.06)
+            labels.append(label)
+        return labels
+
+    def sample_picture(self, x: np.ndarray) -> PixelPicture:
+        """A sample's inputs as its picture, in the diagram's picture box."""
+        assert self.diagram is not None and self.diagram.picture_box is not None
+        scaling = input_scaling(self.plan.trace)
+        raw = x if scaling is None else scaling.raw(x)
+        shape = image_shape(self.plan.trace)
+        assert shape is not None
+        return sample_picture(
+            raw, shape, self.diagram.picture_box, self.theme, self.diagram.px_per_unit
+        )
+
+    def _box_px(self, mob: Mobject) -> list[float]:
+        """A mobject's box in pixels: [left, top, right, bottom]."""
+        return [*self._pixel(mob.get_corner(UL)), *self._pixel(mob.get_corner(DR))]
 
     @staticmethod
     def _pixel(point: np.ndarray) -> list[float]:

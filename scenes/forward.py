@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
+    DOWN,
     RIGHT,
     Animation,
     Create,
     FadeIn,
     FadeOut,
+    Group,
     Mobject,
     ShowPassingFlash,
     TransformFromCopy,
@@ -19,6 +21,8 @@ from manim import (
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import SHOWN_TERMS, Beat, largest_terms
 from backprop_anim.visual import formula as F
+from backprop_anim.visual.image import image_shape, receptive_field
+from backprop_anim.visual.network import Region
 from backprop_anim.visual.panels import ActivationPlot
 
 from .base import PANEL_TOP, BeatScene, unit_label
@@ -170,10 +174,21 @@ class ForwardBeats(BeatScene):
                 color=t.highlight,
             )
             items += [plot, point_label]
+        # Inputs that are a picture: the unit's weights into it, as a picture (its
+        # receptive field), beside the plot; each term's numbers leave their squares.
+        field = self.receptive_field(beat) if i == 0 else None
+        if field is not None:
+            if plot is not None:
+                items.remove(plot)
+                items.insert(items.index(point_label), Group(plot, field).arrange(RIGHT, buff=0.6))
+            else:
+                items.append(field)
         items += notes
         panel = self.column_stack(items, top=PANEL_TOP)
         if point_label is not None:
             panel.remove(point_label)
+        if field is not None:  # where the weights' picture is, for tests and other tools
+            self.plan.layout[beat.id] = {"receptive_field": self._box_px(field[0].image)}
         neuron_at = d.positions[(i + 1, j)]
 
         flying = self.fly_from
@@ -181,17 +196,30 @@ class ForwardBeats(BeatScene):
             ([*intro, *header], 0.8),
             (
                 [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
-                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else []),
+                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])
+                + ([FadeIn(field)] if field is not None else []),
                 1.0,
                 "sum",
             ),
             (ShowPassingFlash(edges.copy().set_stroke(t.highlight, width=8), time_width=0.5), 0.6),
         ]
+        marks = VGroup()  # outlines on the pixel and the weight of each term read
         for n, (k, w_at, a_at) in enumerate(term_slots):
             anims: list[Animation] = []
             if n:
                 anims.append(FadeIn(row[w_at - 1]))  # the "+" before the term
-            if (i, k) in d.positions and (i + 1, j) in d.positions:
+            if field is not None and self.picture is not None:
+                # A picture's pixel and its weight: both squares are marked, and the
+                # numbers leave them.
+                weights, pixels = field[0], self.picture
+                marks.add(weights.cell_mark(k, t.highlight), pixels.cell_mark(k, t.highlight))
+                anims += [
+                    FadeIn(marks[-2]),
+                    FadeIn(marks[-1]),
+                    flying(row[w_at], weights.cell_centre(k)),
+                    flying(row[a_at], pixels.cell_centre(k)),
+                ]
+            elif (i, k) in d.positions and (i + 1, j) in d.positions:
                 label = label_at.get(k)
                 w_from = label.get_center() if label is not None else d.edge_point(i, j, k, 0.3)
                 anims.append(flying(row[w_at], w_from, label))
@@ -228,6 +256,7 @@ class ForwardBeats(BeatScene):
             (None, 2.0),
             (
                 [FadeOut(edges), FadeOut(labels), FadeOut(panel)]
+                + ([FadeOut(marks)] if marks.submobjects else [])
                 + ([FadeOut(dimmed), FadeIn(undimmed)] if dimmed is not None else [])
                 + ([FadeOut(dot), FadeOut(point_label)] if dot is not None else []),
                 0.5,
@@ -236,6 +265,30 @@ class ForwardBeats(BeatScene):
         self.run(parts)
         if dimmed is not None:
             d.edges_image = undimmed
+
+    def receptive_field(self, beat: Beat) -> Group | None:
+        """A first-layer unit's weights as the input picture (None if the inputs are not
+        a picture): squares in the weight-sign colours, with a caption saying so."""
+        shape = image_shape(self.plan.trace)
+        if shape is None or self.diagram is None:
+            return None
+        step, j = self.step_of(beat), beat.unit
+        assert j is not None
+        me = unit_label(self.plan.trace, 1, j)
+        side = 2.6
+        box = Region(0.0, side * shape[1] / max(shape), 0.0, side * shape[0] / max(shape))
+        picture = receptive_field(
+            step.layers[0].W[j], shape, box, self.theme, self.diagram.px_per_unit
+        )
+        fan_in = step.layers[0].W.shape[1]
+        caption = self.text(f"{me}'s {fan_in} weights", font_size=20, color=self.theme.muted)
+        legend = VGroup(
+            self.text("+", font_size=24, color=self.theme.positive),
+            self.text("−", font_size=24, color=self.theme.negative),
+        ).arrange(RIGHT, buff=0.25)
+        return Group(picture, VGroup(caption, legend).arrange(RIGHT, buff=0.25)).arrange(
+            DOWN, buff=0.15
+        )
 
     def activation_range(self, i: int, step) -> tuple[float, float]:
         """The range neuron colours span for layer i: the activation's, or the layer's values."""

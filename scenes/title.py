@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from manim import DOWN, LEFT, FadeIn, FadeOut, VGroup
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Group, VGroup, config
 
 from backprop_anim.narration import scaling
 from backprop_anim.numbers import counted, fmt
 from backprop_anim.storyboard import Beat
+from backprop_anim.trace.scaling import input_scaling
+from backprop_anim.visual.image import image_shape, sample_picture
+from backprop_anim.visual.network import Region
 
 from .base import BeatScene
 
@@ -22,7 +26,10 @@ class TitleBeats(BeatScene):
         if title.width > 12.5:
             title.scale_to_fit_width(12.5)
         layers = " → ".join(
-            [counted(len(info.input_names), "input")]
+            [
+                counted(len(info.input_names), "input")
+                + (f" ({shape[0]}×{shape[1]} pixels)" if (shape := image_shape(trace)) else "")
+            ]
             + [
                 f"{name}: {len(units)} {act}"
                 for name, units, act in zip(
@@ -64,13 +71,35 @@ class TitleBeats(BeatScene):
         rows.arrange(DOWN, buff=0.28, aligned_edge=LEFT)
         if rows.width > 12.5:
             rows.scale_to_fit_width(12.5)
-        block = VGroup(title, rows).arrange(DOWN, buff=0.7)
+        parts = [title, rows]
+        if (shape := image_shape(trace)) is not None:
+            # Inputs that are a picture: the first sample, seen as the digit it is.
+            parts.append(self.sample_card(step, shape))
+        block = Group(*parts).arrange(DOWN, buff=0.5 if len(parts) > 2 else 0.7)
         block.move_to([0, 0.2, 0])
         self.run(
             [
                 (FadeIn(title, shift=0.3 * DOWN), 1.0, "title"),
-                (FadeIn(rows), 1.0, "network"),
+                ([FadeIn(m) for m in parts[1:]], 1.0, "network"),
                 (None, 4.0),
                 (FadeOut(block), 0.6),
             ]
         )
+
+    def sample_card(self, step, shape: tuple[int, int]) -> Group:
+        """The step's first sample as its picture, with the output it should give."""
+        side = 1.5
+        box = Region(0.0, side * shape[1] / max(shape), 0.0, side * shape[0] / max(shape))
+        inputs = input_scaling(self.plan.trace)  # the picture in the data's own units
+        x = step.x[0] if inputs is None else inputs.raw(step.x[0])
+        picture = sample_picture(x, shape, box, self.theme, config.pixel_width / config.frame_width)
+        info = self.plan.trace.network
+        y = step.y[0]
+        target = (
+            f", target {info.unit_names[-1][int(np.argmax(y))]}"
+            if self.plan.trace.data.get("kind") == "classification" and len(y) > 1
+            else ""
+        )
+        which = "the sample" if len(step.samples) == 1 else "its first sample"
+        words = self.text(f"{which}{target}", font_size=22, color=self.theme.muted)
+        return Group(picture, words).arrange(RIGHT, buff=0.35)

@@ -25,7 +25,14 @@ import pytest
 from conftest import interruptible
 
 from backprop_anim.options import RenderOptions
-from backprop_anim.parallel import AUTO_GAIN, COSTS, _part_cost, assess_auto, split_lecture
+from backprop_anim.parallel import (
+    AUTO_GAIN,
+    COSTS,
+    _part_cost,
+    assess_auto,
+    choose_jobs,
+    split_lecture,
+)
 from backprop_anim.render import render
 from backprop_anim.storyboard import Beat
 from backprop_anim.timeline import TimedBeat
@@ -212,8 +219,11 @@ def test_auto_renders_a_short_lecture_in_one_process(cache, tmp_path):
     auto = par["auto"]
     assert auto["jobs"] == 1 and par["why"] == auto["why"]
     assert auto["cores"] == len(os.sched_getaffinity(0))
+    # This render's own share of the load average is not counted as others' load.
+    assert 0 <= auto["own_load"] <= auto["load_average"]
+    assert auto["others_load"] == pytest.approx(auto["load_average"] - auto["own_load"], abs=0.011)
     assert auto["idle_cores"] == pytest.approx(
-        max(1.0, min(auto["cores"], auto["cores"] - auto["load_average"])), abs=0.01
+        max(1.0, min(auto["cores"], auto["cores"] - auto["others_load"])), abs=0.011
     )
     assert auto["video_seconds"] == pytest.approx(meta["duration"], abs=0.1)
     assert auto["pixels"] == meta["resolution"]
@@ -241,8 +251,13 @@ def test_auto_splits_by_idle_cores_length_and_resolution():
     # Others keep the cores busy: no split, whatever the length.
     auto = assess_auto(long, hd, n=2, load=1.5)
     assert auto["jobs"] == 1 and auto["idle_cores"] == 1.0
-    assert auto["why"] == "auto: 2 cores, but only 1.0 idle (load average 1.5)"
+    assert auto["why"] == "auto: 2 cores, but only 1.0 idle (other programs' load 1.5)"
     assert assess_auto(long, hd, n=1, load=0.0)["why"] == "auto: one core"
+    # Asked for more parts than beats: one beat a part.
+    assert choose_jobs(short, RenderOptions(quality="l", jobs=4))[:2] == (
+        3,
+        "-j 4, but the lecture has 3 beat(s)",
+    )
     # Sixteen idle cores: more parts, each expected faster than the two-part split.
     many = assess_auto(long, hd, n=16, load=0.0)
     two = assess_auto(long, hd, n=2, load=0.0)

@@ -184,3 +184,25 @@ def test_wide_inputs_are_said_to_be_scaled_without_reading_every_one():
     assert dict(scaling.screen_rows(trace, trace.steps[0], 4))["scaled"] == (
         "all 6 inputs: (x − mean) / std, per input"
     )
+
+
+def test_the_screen_shows_raw_beside_scaled_where_the_sample_is_introduced(tmp_path):
+    """render.json's screen text: the title's line and the raw value under each input."""
+    import yaml
+
+    from backprop_anim.render import render
+
+    path = tmp_path / "houses.yaml"
+    path.write_text(yaml.safe_dump(house_config()))
+    options = RenderOptions(quality="l", pace=8.0, voice="none", scenes=("title", "forward"))
+    result = render(path, options, output_dir=tmp_path / "out", overrides=["narration=off"])
+    meta = json.loads((result.output_dir / "render.json").read_text())
+    trace = Trace.from_json(json.loads((result.output_dir / "trace.json").read_text()))
+    step = trace.steps[0]
+    raw = input_scaling(trace).raw(step.x[0])
+    screen = {b["id"]: b["screen_text"] for b in meta["beats"]}
+    title = " ".join(screen["title"])
+    assert f"size {fmt(raw[0])} → {fmt(step.x[0, 0])}, rooms {fmt(raw[1])} → " in title
+    first = next(k for k in screen if k.startswith("s0.forward."))
+    assert f"raw {fmt(raw[0])}" in screen[first] and f"raw {fmt(raw[1])}" in screen[first]
+    assert fmt(step.x[0, 0]) in screen[first]  # the scaled value in the neuron, beside it

@@ -345,6 +345,13 @@ CASES: list[tuple[str, str, Callable[[Doc], None], str]] = [
         "steps[0].layers[0].state.speed: unknown optimizer state term",
     ),
     (
+        "momentum velocity missing from an updated layer",
+        "momentum",
+        setter("steps.1.layers.0.state", {}),
+        "steps[1].layers[0].state: expected the optimizer's state term velocity (the layer "
+        "was updated), got none",
+    ),
+    (
         "momentum velocity of the wrong shape",
         "momentum",
         setter("steps.0.layers.1.state.velocity", [[0.0]]),

@@ -231,6 +231,14 @@ class GeneratorData(Strict):
         return _registered(v, dict.fromkeys(GENERATORS), "data generator")
 
 
+class ImageSpec(Strict):
+    """The inputs form a picture: the lecture draws the input column as its pixels."""
+
+    shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]
+    """[rows, columns] of pixels; their product is the number of inputs, which are the
+    pixels row by row (the digits: [8, 8])."""
+
+
 class DataConfig(Strict):
     """The data: exactly one of samples, csv or generator."""
 
@@ -245,6 +253,10 @@ class DataConfig(Strict):
     pictures and narration show real values)."""
     scale_inputs: Literal["none", "standard", "minmax"] = "none"
     """standard: mean 0, std 1 per column; minmax: into [0, 1] per column."""
+    image: ImageSpec | None = None
+    """{shape: [rows, columns]}: the inputs are a picture's pixels, row by row; the input
+    column is drawn as that picture and a hidden unit's weights as its receptive field.
+    Set to [8, 8] for the digits generator when not given."""
 
     @field_validator("samples")
     @classmethod
@@ -268,6 +280,13 @@ class DataConfig(Strict):
                 "expected exactly one data source: 'samples', 'csv' or 'generator'"
                 + (f" (got {', '.join(given)})" if given else "")
             )
+        return self
+
+    @model_validator(mode="after")
+    def _digits_are_pictures(self) -> DataConfig:
+        # The digits are 8x8 images: drawn as such unless the config says otherwise.
+        if self.image is None and self.generator is not None and self.generator.name == "digits":
+            self.image = ImageSpec(shape=(8, 8))
         return self
 
 
@@ -484,6 +503,17 @@ def semantic_errors(cfg: Config) -> list[tuple[Path, str]]:
                         f"expected {n_out} targets (one per output unit), got {len(sample.y)}",
                     )
                 )
+    if cfg.data.image is not None:
+        rows, cols = cfg.data.image.shape
+        if rows * cols != net.n_inputs:
+            errors.append(
+                (
+                    ("data", "image", "shape"),
+                    f"the {rows}x{cols} picture has {rows * cols} pixels, but the network has "
+                    f"{net.n_inputs} inputs (network.inputs); expected rows x columns = "
+                    f"{net.n_inputs}",
+                )
+            )
     bs = cfg.training.batch_size
     if cfg.data.samples is not None and isinstance(bs, int) and bs > len(cfg.data.samples):
         errors.append(

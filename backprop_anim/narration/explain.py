@@ -509,6 +509,14 @@ class Explainer:
         else:
             shown = largest_terms(w, x, SHOWN_TERMS)
             self.say(said, f"[[sum]]{u} adds up its {len(w)} weighted inputs{note}.", FULL)
+            if i == 0 and (self.trace.config.get("data") or {}).get("image"):
+                self.say_once(
+                    said,
+                    "receptive field",
+                    f"Its {len(w)} weights are drawn as the picture they look at: blue where "
+                    "a bright pixel raises z, orange where it lowers it.",
+                    FULL,
+                )
             self.say(
                 said,
                 f"[[term1]]On screen are the {len(shown)} largest of its {len(w)} terms, "

@@ -90,6 +90,14 @@ LAYER_TENSORS: tuple[Tensor, ...] = (
 # Optimizer state terms in steps[k].layers[i].state (shaped like W) and .state_b (like b).
 STATE_TERMS = ("velocity", "m", "v", "m_hat", "v_hat", "decay")
 
+# The state terms each optimizer's update keeps (engine/optimizers.py); with weight
+# decay the weights' state also holds "decay".
+OPTIMIZER_STATE: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("velocity",),
+    "adam": ("m", "v", "m_hat", "v_hat"),
+}
+
 # Flags of a layer in a detailed step: key -> type.
 LAYER_FLAGS: dict[str, type] = {"updated": bool, "update_reason": str, "biases_updated": bool}
 
@@ -308,6 +316,9 @@ class _Sizes:
     inputs: int
     units: list[int]
     layer_names: list[str]
+    # The state terms an update of the weights keeps (the narration and the update beat
+    # read them), by the config's optimizer: the biases keep the same but "decay".
+    state_terms: tuple[str, ...] = ()
 
     @property
     def outputs(self) -> int:
@@ -374,10 +385,12 @@ def _network(c: _Checker, doc: dict[str, Any], cfg: Config) -> _Sizes:
                 f"network.optimizer.{key}",
                 f"expected {value!r} (as in config), got {_kind(opt.get(key))}",
             )
+    opt = cfg.training.optimizer
     return _Sizes(
         inputs=cfg.network.n_inputs,
         units=[layer.n_units for layer in cfg.network.layers],
         layer_names=expected["layer_names"],
+        state_terms=OPTIMIZER_STATE.get(opt.name, ()) + (("decay",) if opt.weight_decay else ()),
     )
 
 
@@ -588,6 +601,16 @@ def _layer(c: _Checker, layer: Any, path: str, sizes: _Sizes, i: int, batch: int
                     f"unknown optimizer state term; expected one of: {', '.join(STATE_TERMS)}",
                 )
             terms[term] = c.array(value, f"{path}.{key}.{term}", sizes.dims(dims, batch, i))
+        updated = layer.get("updated" if key == "state" else "biases_updated", True)
+        wanted = [t for t in sizes.state_terms if key == "state" or t != "decay"]
+        missing = [t for t in wanted if t not in terms] if updated else []
+        if missing:
+            raise c.fail(
+                f"{path}.{key}",
+                f"expected the optimizer's state term{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (the layer was updated), got "
+                f"{', '.join(sorted(terms)) or 'none'}",
+            )
 
 
 def _events(c: _Checker, events: Any, path: str, sizes: _Sizes, batch: int) -> None:

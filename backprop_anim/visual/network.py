@@ -146,6 +146,7 @@ class NetworkDiagram(Group):
         max_units: int = 10,
         focus: dict[int, list[int]] | None = None,
         digits: int = 4,
+        image_shape: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         self.theme = theme
@@ -175,12 +176,23 @@ class NetworkDiagram(Group):
                     default=0.0,
                 )
                 inset[side] = max(1.0, 0.12 + widest + 0.08 + self.radius)
+        cy = (region.top + region.bottom) / 2 - 0.1
+        # Inputs that form a picture: the picture at the left (drawn by the scene with
+        # the sample's pixels, visual/image.py), the elided input column beside it.
+        self.picture_box: Region | None = None
+        if image_shape is not None:
+            rows, cols = image_shape
+            longest = min(1.6, 0.4 * region.height)
+            w = longest if cols >= rows else longest * cols / rows
+            h = w * rows / cols
+            left = region.left + 0.15
+            self.picture_box = Region(left, left + w, cy - h / 2, cy + h / 2)
+            inset[0] = max(inset[0], 0.15 + w + 0.35 + self.radius)
         xs = np.linspace(region.left + inset[0], region.right - inset[1], n_cols)
         self.positions: dict[tuple[int, int], np.ndarray] = {}
         self.neurons: dict[tuple[int, int], Circle] = {}
         self.value_labels: dict[tuple[int, int], Mobject] = {}
         self.extras = VGroup()
-        cy = (region.top + region.bottom) / 2 - 0.1
         for c in range(n_cols):
             rows = self._rows(c)
             top = cy + (len(rows) - 1) * self.spacing / 2
@@ -393,6 +405,7 @@ class NetworkDiagram(Group):
         label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.02)
         last = column == len(self.unit_names) - 1
         # Inputs' names are on their left, outputs' on their right: the value goes to the
-        # other side; a hidden unit's goes to its right, over its outgoing edges.
-        side = LEFT if last else RIGHT
+        # other side; a hidden unit's goes to its right, over its outgoing edges. Outputs
+        # too small to be named have the free space on their right for it.
+        side = LEFT if last and self.radius >= 0.2 else RIGHT
         return label.next_to(self.neurons[(column, unit)], side, buff=0.04)
