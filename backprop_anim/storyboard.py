@@ -199,6 +199,18 @@ def gradient_input(step: Step, layer: int, unit: int) -> int:
     return int(np.argmax(np.abs(step.layers[layer].grad_W[unit])))
 
 
+def matrix_layers(trace: Trace, *, forward: bool) -> list[int]:
+    """The layers whose matrix beats a pass gets, in the pass's order: every layer; at the
+    brief level one per pass, which says the same thing once (benchmarks/lecture_length.py:
+    four matrix beats took 57 s of the brief textbook lecture's 219 s): forward, the first
+    layer (Z = X·Wᵀ + b from the inputs); backward, the last hidden layer, where
+    Δ = (Δ_next·W_next) ⊙ f'(Z) is the chain rule's step back."""
+    n = len(trace.network.layer_names)
+    if (trace.config.get("narration") or {}).get("level") != "brief":
+        return list(range(n)) if forward else list(range(n - 1, -1, -1))
+    return [0] if forward else [max(0, n - 2)]
+
+
 def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
     """The lecture's beats, in order, for the chosen steps and scenes."""
     steps = resolve_steps(trace, options.steps)
@@ -238,7 +250,7 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
         if "matrix" in scenes:
             # After the per-neuron beats: the same numbers as one matrix product per layer,
             # with the unit the per-neuron beats explained first highlighted inside.
-            for i in range(n_layers):
+            for i in matrix_layers(trace, forward=True):
                 j = first_explained(trace, k, i, options)
                 beats.append(
                     Beat(f"{p}.matrix.forward.{names[i]}", "matrix", "matrix_forward", k, i, j)
@@ -278,7 +290,7 @@ def build_storyboard(trace: Trace, options: RenderOptions) -> list[Beat]:
                         )
                 beats.append(Beat(f"{p}.gradients.{names[i]}", "backward", "gradients", k, i))
         if "matrix" in scenes:
-            for i in range(n_layers - 1, -1, -1):
+            for i in matrix_layers(trace, forward=False):
                 j = first_explained(trace, k, i, options)
                 beats.append(
                     Beat(f"{p}.matrix.backward.{names[i]}", "matrix", "matrix_backward", k, i, j)

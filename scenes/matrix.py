@@ -12,13 +12,14 @@ docs/matrix-form.md quotes the engine code these beats mirror.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, Create, FadeIn, SurroundingRectangle, VGroup, Write
+from manim import DOWN, LEFT, Create, FadeIn, FadeOut, SurroundingRectangle, VGroup, Write
 
 from backprop_anim.maths.losses import get_loss
 from backprop_anim.storyboard import Beat, gradient_input, largest_terms
 from backprop_anim.visual.matrix import MAX_SHOWN, MatrixGrid, matrix_row
 
 from .base import BeatScene, unit_label
+from .forward import DIM, MAX_EDGE_LABELS
 
 FONT = 24  # matrix numbers: about 15 px high at 480p, 22 px at 720p
 OP_FONT = 26
@@ -96,6 +97,30 @@ class MatrixBeats(BeatScene):
         assert d is not None
         return d.positions[(column, unit)] if d.is_drawn(column, unit) else None
 
+    def focus_edges(self, step, edges: list[tuple[int, int, int]]) -> tuple[list, list]:
+        """In a wide net, the tangle steps back while numbers leave their edges: every edge
+        dimmed to under 20 % and the edges (layer, unit, source) the numbers come from drawn
+        in the text colour, which no weight's sign colour can be mistaken for (as the
+        forward beat does). Animations to dim at the start and to restore at the end."""
+        d = self.diagram
+        assert d is not None
+        if max(len(units) for units in d.drawn) <= MAX_EDGE_LABELS:
+            return [], []
+        weights = [s.W for s in step.layers]
+        undimmed = d.edges_image
+        dimmed = d.edge_raster(weights, alpha_by_layer=dict.fromkeys(range(len(weights)), DIM))
+        lines = VGroup(
+            *[
+                d.edge(i, j, k, self.theme.text, 3)
+                for i, j, k in edges
+                if d.is_drawn(i, k) and d.is_drawn(i + 1, j)
+            ]
+        )
+        return (
+            [FadeIn(dimmed), FadeOut(undimmed), *([Create(lines)] if len(lines) else [])],
+            [FadeOut(dimmed), FadeIn(undimmed), *([FadeOut(lines)] if len(lines) else [])],
+        )
+
     def beat_matrix_forward(self, beat: Beat) -> None:
         step = self.step_of(beat)
         trace = self.plan.trace
@@ -143,9 +168,10 @@ class MatrixBeats(BeatScene):
             SurroundingRectangle(g.body, color=self.theme.muted, buff=0.06, stroke_width=2)
             for g in (z, a)
         ]
+        dim, undim = self.focus_edges(step, [(i, j, k) for k in terms])
         self.run(
             [
-                ([*intro, *header], 0.6),
+                ([*intro, *header, *dim], 0.6),
                 (Write(code), 0.8, "code"),
                 (shell, 0.8, "product"),
                 (sends, 1.0, "inputs"),
@@ -153,7 +179,7 @@ class MatrixBeats(BeatScene):
                 ([*a_shell, *a_in], 0.8, "a"),
                 ([*[Create(f) for f in frames], FadeIn(note)], 0.6, "rest"),
                 (None, 2.0),
-                (self.clear_panel(panel, note, *frames), 0.5),
+                ([*self.clear_panel(panel, note, *frames), *undim], 0.5),
             ]
         )
 
@@ -175,6 +201,7 @@ class MatrixBeats(BeatScene):
         own = [(0, j)]  # sample 1, this unit: the delta its backward beat showed
         delta = self.grid(layer.delta, "Δ", own)
         flights: list = []
+        shown_next: list[int] = []  # the next layer's units whose deltas come back here
         if last:
             loss = get_loss(info.loss)
             if loss.fused_activation == info.activations[i]:
@@ -237,15 +264,16 @@ class MatrixBeats(BeatScene):
         unit_in = self.fly_from(delta_cell, at) if at is not None else FadeIn(delta_cell)
         g_shell, x_in = self.arrive(grad_rows[0], [(xs, (0, k), self.neuron_at(i, k))])
         g2_shell, cell_in = self.arrive(grad_rows[1], [(grad, (j, k), self.edge_at(i, j, k))])
+        dim, undim = self.focus_edges(step, [*[(i + 1, c, j) for c in shown_next], (i, j, k)])
         self.run(
             [
-                ([*intro, *header], 0.6),
+                ([*intro, *header, *dim], 0.6),
                 ([*shells, *sends], 1.4, "delta"),
                 ([unit_in], 0.6, "unit"),
                 ([*g_shell, *x_in, *g2_shell], 1.0, "grad"),
                 (cell_in, 0.6, "cell"),
                 ([FadeIn(note), Write(code)], 0.8, "note"),
                 (None, 2.2),
-                (self.clear_panel(panel), 0.5),
+                ([*self.clear_panel(panel), *undim], 0.5),
             ]
         )

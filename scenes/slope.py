@@ -38,6 +38,35 @@ PLOT = Region(left=PANEL_LEFT + 0.6, right=PANEL_RIGHT - 0.3, bottom=-2.6, top=0
 
 
 class SlopeBeats(BeatScene):
+    @staticmethod
+    def free_spot(label, plot: WeightPlot, ws, losses, tangent, w: float, loss: float):
+        """Where ``label`` goes beside the point (w, L): the first candidate spot whose box
+        stays inside the plot and holds no point of the curve or the tangent."""
+        ink = np.array(
+            [plot.p(x, y) for x, y in zip(ws, losses, strict=True)]
+            + [tangent.point_from_proportion(a) for a in np.linspace(0, 1, 40)]
+        )[:, :2]
+        at = plot.p(w, loss)
+        half = np.array([label.width / 2 + 0.06, label.height / 2 + 0.06])
+        r = PLOT
+        candidates = [
+            at + np.array([sx * (half[0] + 0.05), sy * (half[1] + gap), 0])
+            for gap in (0.12, 0.45, 0.8)
+            for sy in (-1, 1)
+            for sx in (-1, 1)
+        ]
+        for c in candidates:
+            inside = (
+                c[0] - half[0] >= r.left + 0.05
+                and c[0] + half[0] <= r.right
+                and c[1] - half[1] >= r.bottom + 0.12
+                and c[1] + half[1] <= r.top
+            )
+            clear = not np.any(np.all(np.abs(ink - c[:2]) <= half, axis=1))
+            if inside and clear:
+                return c
+        return candidates[0]
+
     def beat_weight_slope(self, beat: Beat) -> None:
         step = self.step_of(beat)
         t = self.theme
@@ -112,14 +141,9 @@ class SlopeBeats(BeatScene):
             self.text("slope", font_size=20, color=t.gradient),
             self.text(fmt(slope, self.digits), font_size=22, color=t.gradient),
         ).arrange(RIGHT, buff=0.1)
-        end = (
-            tangent.get_end()
-            if tangent.get_end()[1] > tangent.get_start()[1]
-            else tangent.get_start()
-        )
-        slope_label.next_to(end, [0, 1, 0], buff=0.08)
-        if slope_label.get_right()[0] > PANEL_RIGHT:
-            slope_label.shift([PANEL_RIGHT - slope_label.get_right()[0], 0, 0])
+        # Beside the tangent where nothing else is drawn: the first of a few places around
+        # the point that stays inside the plot and clear of the curve and the tangent.
+        slope_label.move_to(self.free_spot(slope_label, plot, ws, losses, tangent, w, step.loss))
         delta_from = getattr(self, "delta_labels", {}).get((i + 1, j))
         a_from = d.value_labels.get((i, k)) if d.is_drawn(i, k) else None
         if single:

@@ -49,6 +49,17 @@ def test_default_lecture_has_matrix_beats_per_layer_and_no_batch_beat_for_one_sa
     assert not [b for b in beats if b.scene == "batch"]  # one sample: nothing to average
 
 
+def test_brief_lecture_has_one_matrix_beat_per_pass():
+    """At the brief level the matrix form is said once per pass: the first layer forward,
+    the last hidden layer backward (where Δ_next·W_next appears)."""
+    brief = train(load_config(TEXTBOOK, ["narration.level=brief"]))
+    beats = build_storyboard(brief, RenderOptions())
+    assert [b.id for b in beats if b.scene == "matrix"] == [
+        "s0.matrix.forward.hidden",
+        "s0.matrix.backward.hidden",
+    ]
+
+
 def test_batch_beat_for_a_small_batch_and_scenes_by_name(batch4):
     beats = build_storyboard(batch4, RenderOptions(scenes=("batch", "matrix")))
     assert [b.kind for b in beats] == [
@@ -101,12 +112,16 @@ def test_matrix_highlights_are_the_per_neuron_numbers(textbook):
     # Large matrices are elided to first rows, a gap, the last.
     assert shown_indices(3) == [0, 1, 2]
     assert shown_indices(10) == [0, None, 9]
-    # The numbers a per-neuron beat showed are never elided: column 4 of 10 stays.
-    assert shown_indices(10, keep={4}) == [0, None, 4, None, 9]
-    assert shown_indices(10, keep={1}) == [0, 1, None, 9]
+    # The numbers a per-neuron beat showed are never elided: column 4 of 10 stays, between
+    # ellipses (few columns: numbers large enough to read at 480p).
+    assert shown_indices(10, keep={4}) == [None, 4, None]
+    assert shown_indices(10, keep={0}) == [0, None]
+    assert shown_indices(10, keep={1, 2}) == [None, 1, 2, None]
     big = MatrixGrid(np.arange(60.0).reshape(6, 10), DARK, highlight=[(0, 4)])
-    assert set(big.cells) == {(r, c) for r in (0, 5) for c in (0, 4, 9)}
-    assert big.cells[(5, 9)].text == "59" and big.cells[(0, 4)].text == "4"
+    assert set(big.cells) == {(0, 4)} and big.cells[(0, 4)].text == "4"
+    plain = MatrixGrid(np.arange(60.0).reshape(6, 10), DARK)
+    assert set(plain.cells) == {(r, c) for r in (0, 5) for c in (0, 9)}
+    assert plain.cells[(5, 9)].text == "59"
 
 
 def test_matrix_backward_is_the_engines_matrix_code(batch4):

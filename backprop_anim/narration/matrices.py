@@ -51,6 +51,7 @@ def matrix_forward(ex: Explainer, beat: Beat) -> Said:
         said,
         f"{opening}Z equals {a_name} times W transposed, plus b: {samples} times "
         f"{layer.W.shape[1]} inputs, into {layer.W.shape[0]} {units}.",
+        FULL,
     )
     ex.say(
         said,
@@ -59,10 +60,11 @@ def matrix_forward(ex: Explainer, beat: Beat) -> Said:
         f"Z gives its activation, {ex.n(layer.a[0, j])}.",
         FULL,
     )
+    # Brief: one sentence (the matrix beats are a third of a brief lecture otherwise).
     ex.say(
         said,
-        f"[[inputs]]Row one times column {j + 1}, plus the bias, gives z of {u}, "
-        f"[[z]]{ex.n(layer.z[0, j])}.",
+        f"[[code]]In code, [[product]]Z equals {a_name} times W transposed, plus b; "
+        f"[[inputs]]row one, column {j + 1}, [[z]]is z of {u}, {ex.n(layer.z[0, j])}.",
         BRIEF,
     )
     ex.say_once(
@@ -122,9 +124,9 @@ def matrix_backward(ex: Explainer, beat: Beat) -> Said:
     )
     ex.say(
         said,
-        f"[[delta]]In matrix form, Delta holds every delta of {ex.layer(i)}, [[grad]]and Delta "
-        f"transposed times the inputs gives every weight gradient: [[cell]]for "
-        f"{ex.edge(i, j, k)}, {ex.n(layer.grad_W[j, k])}.",
+        f"[[delta]]Delta holds the deltas of {ex.layer(i)}; [[grad]]Delta transposed times the "
+        f"inputs is every weight gradient, [[cell]]{ex.n(layer.grad_W[j, k])} for "
+        f"{ex.edge(i, j, k)}.",
         BRIEF,
     )
     if size > 1:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def weight_slope(ex: Explainer, beat: Beat) -> Said:
-    from .explain import ALL, BRIEF, DETAIL, FULL, Said, _tex_name
+    from .explain import BRIEF, DETAIL, FULL, Said, _tex_name
 
     assert beat.layer is not None and beat.unit is not None
     step, i, j = ex.step_of(beat), beat.layer, beat.unit
@@ -31,27 +31,33 @@ def weight_slope(ex: Explainer, beat: Beat) -> Said:
         f"step as a function of {edge} alone, everything else held where it is.",
         FULL,
     )
-    opening = f"[[edge]]Along {edge}, [[curve]]the loss is this curve: " if brief else ""
-    if len(step.samples) == 1:
-        text = (
-            f"[[delta]]the delta of {u}, {ex.n(L.delta[0, j])}, [[input]]times the input "
-            f"{src} carries, {ex.n(a_prev[0, k])}, is [[gradient]]{ex.n(g)}, [[tangent]]the "
-            "slope of its tangent."
-            if brief
-            else f"[[delta]]The chain rule just gave the delta of {u}, {ex.n(L.delta[0, j])}; "
+    if brief:  # one sentence: the curve, its slope, the step
+        step_words = (
+            f"; [[step]]the update steps down it, to {ex.n(w_next)}."
+            if w_next != w
+            else "; [[step]]this weight does not move."
+        )
+        ex.say(
+            said,
+            f"[[edge]]Along {edge}, [[curve]]the loss is this curve, [[delta]]and delta times "
+            f"[[input]]input, [[gradient]]{ex.n(g)}, [[tangent]]is the slope of its tangent"
+            + step_words,
+            BRIEF,
+        )
+    elif len(step.samples) == 1:
+        ex.say(
+            said,
+            f"[[delta]]The chain rule just gave the delta of {u}, {ex.n(L.delta[0, j])}; "
             f"[[input]]times the input {src} carries, {ex.n(a_prev[0, k])}, that is "
-            f"[[gradient]]{ex.n(g)}: [[tangent]]exactly the slope of the tangent to this curve."
+            f"[[gradient]]{ex.n(g)}: [[tangent]]exactly the slope of the tangent to this curve.",
         )
     else:
-        text = (
-            f"[[delta]]the delta of {u} times the activation of {src}, summed over the batch, "
-            f"is [[gradient]]{ex.n(g)}, [[tangent]]the slope of its tangent."
-            if brief
-            else f"[[delta]]The chain rule's product, the delta of {u} times the activation "
-            f"of {src}, summed over the batch, is [[gradient]]{ex.n(g)}: [[tangent]]exactly "
-            "the slope of the tangent to this curve."
+        ex.say(
+            said,
+            f"[[delta]]The chain rule's product, the delta of {u} times the activation of {src}, "
+            f"summed over the batch, is [[gradient]]{ex.n(g)}: [[tangent]]exactly the slope of "
+            "the tangent to this curve.",
         )
-    ex.say(said, opening + text, ALL)
     way = "down" if w_next < w else "up"
     if w_next != w:
         ex.say(
@@ -60,11 +66,8 @@ def weight_slope(ex: Explainer, beat: Beat) -> Said:
             f"{ex.n(w)} to {ex.n(w_next)}, and the loss along the tangent falls with it.",
             FULL,
         )
-        ex.say(
-            said, f"[[step]]The update moves the weight from {ex.n(w)} to {ex.n(w_next)}.", BRIEF
-        )
     else:
-        ex.say(said, "[[step]]This weight does not move in this step.", ALL)
+        ex.say(said, "[[step]]This weight does not move in this step.", FULL)
     ex.say_once(
         said,
         "tangent is local",

@@ -23,16 +23,20 @@ MAX_SHOWN = 3  # rows or columns shown before a dimension is elided (readable at
 
 
 def shown_indices(n: int, limit: int = MAX_SHOWN, keep: Collection[int] = ()) -> list[int | None]:
-    """Indices drawn for a dimension of ``n``: all when it is short; else the first, the
-    ``keep`` ones (the numbers a per-neuron beat showed) and the last, None (⋯) between."""
+    """Indices drawn for a dimension of ``n`` (None: ⋯): all when it is short; else the
+    ``keep`` ones (the numbers a per-neuron beat showed) between ⋯, or without any, the
+    first and the last. Few columns, so the numbers stay large enough to read at 480p."""
     if n <= limit:
         return list(range(n))
-    wanted = sorted({0, n - 1, *keep}) if keep else [*range(limit - 2), n - 1]
-    out: list[int | None] = []
-    for k in wanted:
+    if not keep:
+        return [0, None, n - 1]
+    out: list[int | None] = [None] if min(keep) > 0 else []
+    for k in sorted(keep):
         if out and out[-1] is not None and k > out[-1] + 1:
             out.append(None)
         out.append(k)
+    if max(keep) < n - 1:
+        out.append(None)
     return out
 
 

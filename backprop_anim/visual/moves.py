@@ -27,7 +27,7 @@ class MovePartsBars(VGroup):
         theme: Theme,
         *,
         width: float = 2.0,
-        row_height: float = 0.5,
+        row_height: float = 0.62,
         digits: int = 4,
         font_size: float = 19,
     ) -> None:
