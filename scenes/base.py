@@ -570,7 +570,14 @@ class BeatScene(Scene):
                 font_size=max(14.0, d.font_size(0.75)),
                 color=self.theme.muted,
             )
-            label.next_to(d.neuron(0, unit), DOWN, buff=0.06)
+            # Under the neuron's left half: its edges leave to the right, its name is on
+            # its left; kept inside the frame.
+            circle = d.neuron(0, unit)
+            label.next_to(circle, DOWN, buff=0.04)
+            label.shift(RIGHT * (circle.get_x() - label.get_right()[0]))
+            left = -config.frame_width / 2 + 0.08
+            if label.get_left()[0] < left:
+                label.shift(RIGHT * (left - label.get_left()[0]))
             labels.append(label)
         return labels
 
