@@ -228,6 +228,8 @@ def part_pauses(
         t = start + sum(need[k] for k in seg)
         if head not in heads and s < len(bounds) - 2:
             t = min(t, moved(cues[bounds[s + 1]]))  # the lead-in fits the lead
+    if ends:  # after the last words, at most the longest silence: the parts then shorten
+        t = min(t, moved(ends[-1]) + limit)
     merged: dict[float, float] = {}
     for p in pauses:
         merged[p.at] = merged.get(p.at, 0.0) + p.seconds

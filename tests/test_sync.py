@@ -342,6 +342,11 @@ def test_parts_longer_than_their_words_make_the_words_wait():
     pauses, _ = part_pauses(long, unit, marked.sentences, cues, lead=0.4)
     assert pauses[0].at == dict(marked.sentences[0].marks)["z"]
     assert pauses[0].seconds == pytest.approx(MAX_SILENCE_SECONDS)
+    # After the last words, the parts still to come wait at most 1.5 s (they shorten).
+    tail = [PartSpec("sum", 1.0), PartSpec(None, 20.0)]
+    cues, _ = bind_sentences(speech.sentences[:1], ["sum", None])
+    _, needed = part_pauses(tail, unit, speech.sentences[:1], cues, lead=0.4)
+    assert needed == pytest.approx(0.4 + one.end + MAX_SILENCE_SECONDS)
     # Parts that fit their words need no silence.
     short = [PartSpec("sum", 0.1), PartSpec("z", 0.1)]
     cues, _ = bind_sentences(speech.sentences[:2], ["sum", "z"])
