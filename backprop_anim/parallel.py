@@ -721,7 +721,6 @@ def render_in_parts(
     from scenes.base import LecturePlan
 
     from .publish.remux import join
-    from .visual.theme import THEMES
 
     runner: LocalParts | DaskParts
     if options.scheduler:
@@ -776,8 +775,6 @@ def render_in_parts(
         trace=trace,
         timed=timed,
         options=options,
-        theme=THEMES[options.theme],
-        fps=options.frame_rate,
         burn_captions=list(burn_captions),
     )
     for result in results:

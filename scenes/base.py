@@ -62,7 +62,7 @@ from backprop_anim.visual.image import PixelPicture, image_shape, sample_picture
 from backprop_anim.visual.network import LEGIBLE_HEIGHT, NetworkDiagram, Region
 from backprop_anim.visual.panels import Label, formula, heat_strip, paragraph
 from backprop_anim.visual.renderer import CachingCamera, lighter, split_moving_static
-from backprop_anim.visual.theme import Theme
+from backprop_anim.visual.theme import THEMES, Theme
 
 # Layout of the 16:9 frame (Manim units; the frame is about 14.2 x 8).
 NETWORK_REGION = Region(left=-7.0, right=-0.1, bottom=-3.3, top=3.0)
@@ -85,8 +85,6 @@ class LecturePlan:
     trace: Trace
     timed: list[TimedBeat]
     options: RenderOptions
-    theme: Theme
-    fps: int
     burn_captions: list[Cue] = field(default_factory=list)
     on_beat: Callable[[int, int, TimedBeat], None] | None = None  # progress reporting
     still_frames: dict[str, int] = field(default_factory=dict)  # beat id -> frame index
@@ -120,6 +118,16 @@ class LecturePlan:
     window: tuple[int, int] | None = None
     # Build every beat and record its parts, play nothing (render.measure_parts).
     build_only: bool = False
+
+    @property
+    def theme(self) -> Theme:
+        """The options' theme (one source: the options, not a second field)."""
+        return THEMES[self.options.theme]
+
+    @property
+    def fps(self) -> int:
+        """Frames per second of the render (the options' frame rate)."""
+        return self.options.frame_rate
 
 
 class BeatScene(Scene):
