@@ -191,7 +191,7 @@ def part_pauses(
     """
     n = len(parts)
     need = part_needs(parts, unit, pace)
-    heads = sorted(k for k in cues if 0 <= k < n and not parts[k].hold)
+    heads = sorted(k for k in cues if 0 <= k < n)
     bounds = [*sorted({0, *heads}), n]
     starts = [s.start for s in speech]
     ends = [s.end for s in speech]
@@ -301,7 +301,9 @@ def place_parts(
     natural = part_needs(parts, unit, pace)
     dur = natural[:]
     wait = [0.0] * n
-    heads = sorted(k for k in cues if 0 <= k < n and not parts[k].hold)
+    # A named part can be empty this time (a number with no drawn edge to fly from comes
+    # in with its row): it still starts on its words, as the others do, never before.
+    heads = sorted(k for k in cues if 0 <= k < n)
     bounds = [*sorted({0, *heads}), n]
     t = 0.0
     for s in range(len(bounds) - 1):

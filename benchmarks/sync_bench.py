@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--configs textbook-2-2-2,xor]
          [--levels brief,standard] [--voice piper] [--quality l]
-         [--against /tmp/old-tree] [--keep renders/sync-bench]
+         [--against /tmp/old-tree] [--keep renders/sync-bench] [--json rows.jsonl]
 
 Renders each lecture of configs/ (or the ones named) at each level with the voice, and
 prints per render and over all of them: the worst and median |shown start - spoken
@@ -16,7 +16,9 @@ issue 11: worst <= 0.3 s, no part before its sentence, no silence > 1.5 s.
 -C DIR``); each lecture is then also rendered by that code, in a fresh process with
 ``PYTHONPATH=DIR``, right after this one (same voice clips, same machine, same minute),
 and the ratio of render times is printed: the goal is at most 1.2x. The machine's load
-changes during a run: compare ratios, not seconds.
+changes during a run: compare ratios, not seconds (each row prints the load average when
+it ends). ``--json FILE`` appends each row's figures (sentences, marks, offsets, early,
+silence, render seconds now and before, load) as one JSON line, for the README's table.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def main() -> None:
     parser.add_argument("--quality", default="l")
     parser.add_argument("--against", default="", help="source tree of the code to compare")
     parser.add_argument("--keep", default="", help="keep the renders in this folder")
+    parser.add_argument("--json", default="", help="append one JSON line per render here")
     args = parser.parse_args()
     names = [n for n in args.configs.split(",") if n] or sorted(
         p.stem for p in (ROOT / "configs").glob("*.yaml")
@@ -131,15 +134,17 @@ def main() -> None:
                 )
                 seconds = time.perf_counter() - t0
                 against = ""
+                old: float | None = None
                 if args.against:
                     try:
-                        old = render_with(
+                        took = render_with(
                             Path(args.against), config, level, args, Path(tmp) / f"old-{name}"
                         )
                     except subprocess.CalledProcessError as exc:  # e.g. a newer config field
                         reason = (exc.stderr or "").strip().splitlines()[-1:] or ["?"]
                         against = f" | earlier code failed: {reason[0][:60]}"
                     else:
+                        old = took
                         ratios.append(seconds / old)
                         against = f" | earlier code {old:6.1f} s: x{seconds / old:.2f}"
                 meta = json.loads((result.output_dir / "render.json").read_text())
@@ -148,13 +153,32 @@ def main() -> None:
                 every += offsets
                 worst_silence = max(worst_silence, f["silence"])
                 early_total += f["early"]
+                marks = sum(len(e["marks"]) for e in meta["sync"])
+                load = os.getloadavg()[0]
+                if args.json:
+                    row = {
+                        "lecture": name,
+                        "level": level,
+                        "sentences": len(meta["sync"]),
+                        "marks": marks,
+                        "worst": max(offsets, default=0.0),
+                        "median": statistics.median(offsets) if offsets else 0.0,
+                        "early": f["early"],
+                        "silence": f["silence"],
+                        "render": seconds,
+                        "video": result.duration,
+                        "before": old,
+                        "load": load,
+                    }
+                    with open(args.json, "a") as out:
+                        out.write(json.dumps(row) + "\n")
                 print(
-                    f"{name:22s} {level:8s} sentences {len(meta['sync']):3d} | "
+                    f"{name:22s} {level:8s} sentences {len(meta['sync']):3d} marks {marks:3d} | "
                     f"|shown - spoken| worst {max(offsets, default=0):.3f} s, median "
                     f"{statistics.median(offsets) if offsets else 0:.3f} s | early "
                     f"{f['early']} | longest silence {f['silence']:.2f} s | render "
                     f"{seconds:6.1f} s for {result.duration:6.1f} s of video "
-                    f"({seconds / result.duration:.2f} s per s){against}"
+                    f"({seconds / result.duration:.2f} s per s){against} | load {load:.2f}"
                 )
     if every:
         print(

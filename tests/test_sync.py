@@ -300,6 +300,41 @@ def test_a_beat_whose_first_part_is_spoken_waits_for_its_words():
     assert placed[0].wait == 6 and sum(p.wait + p.frames for p in placed) == 120
 
 
+def test_a_named_part_that_is_empty_this_time_still_waits_for_its_words():
+    """The digits lecture's matrix beat of the hidden layer: the gradient of x38 -> h5
+    has no drawn edge to fly from (the inputs are a picture), so its part "cell" is empty
+    (a hold) and was placed where the parts before it ended, 2.29 s before "minus
+    0.03469" was spoken. A cued part, empty or not, starts on its words."""
+    from backprop_anim.timeline import part_pauses
+
+    parts = [
+        PartSpec(None, 0.6),
+        PartSpec("delta", 1.4, travel=True),
+        PartSpec("unit", 0.6, travel=True),
+        PartSpec("grad", 1.0),
+        PartSpec("cell", 0.6, hold=True),
+        PartSpec("note", 0.8),
+        PartSpec(None, 2.2, hold=True),
+        PartSpec(None, 0.5),
+    ]
+    unit = 1.0389610389610389
+    cues = {1: 0.4, 3: 2.724, 4: 6.091}  # seconds into the beat (render.json sync)
+    placed = place_parts(parts, 173, FPS, unit, cues)
+    assert placed[4].start == math.ceil(6.091 * FPS) == 92  # was frame 57: 2.29 s early
+    assert sum(p.wait + p.frames for p in placed) == 173
+    assert placed[5].start >= placed[4].start  # the note follows the cell's words
+    # And the words of an empty part wait for the parts before it, as any other's do.
+    speech = reading_speech("[[grad]]One two [[cell]]three four five six.")
+    names = [None, "grad", "cell", None]
+    marked = [PartSpec(None, 0.2), PartSpec("grad", 3.0), PartSpec("cell", 1.0, hold=True)]
+    marked.append(PartSpec(None, 0.2))
+    cues, _ = bind_sentences(speech.sentences, names)
+    pauses, _ = part_pauses(marked, 0.5, speech.sentences, cues, lead=0.4)
+    at = dict(speech.sentences[0].marks)["cell"]
+    assert [p.at for p in pauses] == [at]
+    assert pauses[0].seconds == pytest.approx(1.5 - at)
+
+
 # --- where a part is longer than its words, the words wait ----------------------------
 
 
