@@ -711,9 +711,18 @@ class BeatScene(Scene):
         }
         return anim
 
-    def edge_label(self, layer: int, unit: int, source: int, text: str, color: str) -> Label | None:
+    def edge_label(
+        self,
+        layer: int,
+        unit: int,
+        source: int,
+        text: str,
+        color: str,
+        avoid: Sequence[Mobject] = (),
+    ) -> Label | None:
         """A number on an edge, at its middle: shrunk to the visible edge if it is wider,
-        None where it would then be too small to read or would cover a neuron."""
+        None where it would then be too small to read or would cover a neuron (or one of
+        ``avoid``: the labels already on the other edges, the neurons' values)."""
         d = self.diagram
         assert d is not None
         label = self.text(text, font_size=20, color=color)
@@ -728,7 +737,7 @@ class BeatScene(Scene):
         if label.height < LEGIBLE_HEIGHT:
             return None
         # Clear of the neurons, of their names and of the deltas written under them.
-        others = [*d.name_labels, *getattr(self, "delta_labels", {}).values()]
+        others = [*d.name_labels, *getattr(self, "delta_labels", {}).values(), *avoid]
         for t in (0.5, 0.35, 0.65, 0.25, 0.75):
             label.move_to(d.edge_point(layer, unit, source, t))
             if d.labels_fit([label]) and not any(_overlap(label, m) for m in others):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from manim import (
     DOWN,
@@ -89,8 +91,10 @@ class ForwardBeats(BeatScene):
         shown = largest_terms(layer.W[j], prev, MAX_TERMS)
         # In a large net the edges of this neuron stand out of a tangle: every other edge
         # is dimmed to under 20 % and these are drawn in the text colour, which no
-        # weight's sign colour (blue, orange) can be mistaken for.
-        wide = len(sources) > MAX_EDGE_LABELS
+        # weight's sign colour (blue, orange) can be mistaken for. A layer drawn elided
+        # (the digits' 16 hidden units as 6) is a tangle too, however few edges reach
+        # this neuron: its 60 edges into the output stood bright around d0's six.
+        wide = len(sources) > MAX_EDGE_LABELS or fan_in > len(sources)
         weights = [s.W for s in step.layers]
         undimmed = d.edges_image
         dimmed = (
@@ -102,13 +106,18 @@ class ForwardBeats(BeatScene):
         edges = VGroup(*[d.edge(i, j, s, focus_colour, 3 if wide else 4) for s in sources])
         labels = VGroup()
         label_at: dict[int, Mobject] = {}
+        # Each weight on its edge, clear of the neurons, their values and the other
+        # weights, or left out (it still travels from its edge): where six edges
+        # converge on one output, labels at a fixed 30 % covered the hidden values.
+        values = [v for (c, _), v in d.value_labels.items() if c in (i, i + 1)]
         if len(sources) <= MAX_EDGE_LABELS:
             for s in sources:
-                text = self.text(fmt(layer.W[j, s], self.digits), font_size=20, color=t.highlight)
-                text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.04)
-                text.move_to(d.edge_point(i, j, s, 0.3))
-                labels.add(text)
-                label_at[s] = text
+                text = self.edge_label(
+                    i, j, s, fmt(layer.W[j, s], self.digits), t.highlight, [*values, *labels]
+                )
+                if text is not None:
+                    labels.add(text)
+                    label_at[s] = text
         eq_sym = self.math(self.weighted_sum(beat, prev, shown))
         # The numbers' line: = w·a + w·a (+ …) + b = z, each piece its own mobject.
         pieces: list[F.Expr] = [F.lit("=")]
@@ -187,8 +196,16 @@ class ForwardBeats(BeatScene):
         panel = self.column_stack(items, top=PANEL_TOP)
         if point_label is not None:
             panel.remove(point_label)
-        if field is not None:  # where the weights' picture is, for tests and other tools
-            self.plan.layout[beat.id] = {"receptive_field": self._box_px(field[0].image)}
+        # Where the weights' picture and the numbers on the edges are, and whether the
+        # tangle steps back: for tests and other tools.
+        where: dict[str, Any] = {
+            "edge_labels": [self._box_px(label) for label in labels],
+            "values": [self._box_px(v) for v in values],
+            "dimmed": dimmed is not None,
+        }
+        if field is not None:
+            where["receptive_field"] = self._box_px(field[0].image)
+        self.plan.layout[beat.id] = where
         neuron_at = d.positions[(i + 1, j)]
 
         flying = self.fly_from
