@@ -272,6 +272,10 @@ def mux_audio(
             vout = dst.add_stream_from_template(vin)
             aout = dst.add_stream(codec, rate=TRACK_RATE, layout="mono")
             aout.bit_rate = AUDIO_BITRATE
+            if codec == "aac":
+                # FFmpeg's default "twoloop" coder is 3x slower (10.5 s against 3.5 s
+                # for 182 s of narration) for no audible gain on speech at 96 kbit/s.
+                aout.options = {"aac_coder": "fast"}
             track = resample(samples, rate, TRACK_RATE)[: int(seconds * TRACK_RATE)]
             audio_packets = _encode_audio(aout, track)
             pending = iter(audio_packets)
