@@ -115,6 +115,31 @@ def test_each_clip_is_its_beat_frame_for_frame_with_its_own_narration(published)
         )
 
 
+def test_clips_of_a_transparent_mov_are_its_beats_with_alpha(tmp_path):
+    """QuickTime RLE keeps no forced keyframe, but every beat is its own encode, so each
+    beat still starts on a keyframe and is cut by copying packets (alpha kept)."""
+    out = tmp_path / NAME
+    options = RenderOptions(scenes=("title", "loss"), voice="espeak", clips=True, format="mov")
+    render(TEXTBOOK, options, overrides=BRIEF, output_dir=out)
+    meta = json.loads((out / "render.json").read_text())
+    with av.open(str(out / meta["video"])) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "qtrle"
+        lecture = [f.to_ndarray(format="rgba") for f in container.decode(stream)]
+    assert min(int(f[..., 3].min()) for f in lecture) == 0  # transparent background
+    for beat in meta["beats"]:
+        clip = out / meta["clips"][beat["id"]]
+        a, b = round(beat["start"] * FPS), round(beat["end"] * FPS)
+        with av.open(str(clip)) as container:
+            packets = [p for p in container.demux(video=0) if p.size]
+            assert packets[0].is_keyframe
+            assert container.streams.audio[0].codec_context.name == "aac"
+        with av.open(str(clip)) as container:
+            frames = [f.to_ndarray(format="rgba") for f in container.decode(video=0)]
+        assert len(frames) == b - a, clip.name
+        assert all(np.array_equal(x, y) for x, y in zip(frames, lecture[a:b], strict=True))
+
+
 def _page_data(out: Path) -> dict:
     """The lecture page's embedded data (chapters, beats, transcript sentences, cues)."""
     page = (out / "index.html").read_text()
@@ -153,7 +178,6 @@ def test_thumbnail_is_a_1280x720_title_card(published):
     [
         ("--clips", "--clips: a GIF has no sound and no keyframes to cut at"),
         ("--slides", "--slides: slides embed each beat's clip as mp4"),
-        ("--clips --format mov", "--clips: a MOV (QuickTime RLE) has no keyframe"),
     ],
 )
 def test_clips_or_slides_of_a_gif_is_an_error(tmp_path, monkeypatch, flag, message):
