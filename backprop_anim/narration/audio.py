@@ -256,6 +256,8 @@ def mux_audio(
     """
     import av
 
+    from ..media import copy_stream
+
     video_path, out_path = Path(video_path), Path(out_path)
     suffix = out_path.suffix.lower()
     codec = codec or AUDIO_CODECS.get(suffix)
@@ -269,7 +271,7 @@ def mux_audio(
     try:
         with av.open(str(video_path)) as src, av.open(tmp, "w", format=suffix[1:]) as dst:
             vin = src.streams.video[0]
-            vout = dst.add_stream_from_template(vin)
+            vout = copy_stream(dst, vin)
             aout = dst.add_stream(codec, rate=TRACK_RATE, layout="mono")
             aout.bit_rate = AUDIO_BITRATE
             if codec == "aac":
