@@ -45,9 +45,17 @@ def beat_frames(natural: float, speech: float, pace: float, fps: int, minimum: f
     seconds = max(natural / pace, MIN_BEAT_SECONDS)
     if speech > 0:
         # Narrated: the picture follows the words, so a short text makes a short beat;
-        # at most MAX_SILENCE_SECONDS (at pace 1) of silence after the speech.
+        # at most MAX_SILENCE_SECONDS (at pace 1) of silence after the speech, what the
+        # parts need included (part_pauses caps it there), in whole frames rounded down:
+        # rounded up, a frame more of silence (tanh-saturation's h23 ended on 1.537 s).
+        # A ``minimum`` beyond that (no part_pauses gives one) is kept.
         spoken = SPEECH_LEAD_SECONDS + speech
-        seconds = max(spoken + BREATH_SECONDS, min(seconds, spoken + MAX_SILENCE_SECONDS / pace))
+        longest = spoken + MAX_SILENCE_SECONDS / pace
+        seconds = max(spoken + BREATH_SECONDS, min(seconds, longest), minimum)
+        frames = math.ceil(seconds * fps - 1e-9)
+        if seconds <= longest + 1e-9:
+            frames = min(frames, math.floor(longest * fps + 1e-9))
+        return max(1, frames, math.ceil(spoken * fps - 1e-9))
     seconds = max(seconds, minimum)
     return max(1, math.ceil(seconds * fps - 1e-9))
 

@@ -282,8 +282,14 @@ def test_values_too_small_inside_a_neuron_go_beside_it():
 def test_a_narrated_beat_never_falls_silent_for_long():
     from backprop_anim.timeline import BREATH_SECONDS, SPEECH_LEAD_SECONDS, beat_frames
 
-    # A short sentence in a beat whose picture would run 5 s: cut to 1.5 s after it.
-    assert beat_frames(5.0, 2.0, 1.0, FPS) == math.ceil((SPEECH_LEAD_SECONDS + 2.0 + 1.5) * FPS)
+    # A short sentence in a beat whose picture would run 5 s: cut to 1.5 s after it, in
+    # whole frames rounded down (rounded up, tanh-saturation's h23 fell silent 1.537 s).
+    assert beat_frames(5.0, 2.0, 1.0, FPS) == math.floor((SPEECH_LEAD_SECONDS + 2.0 + 1.5) * FPS)
+    for speech in (2.0, 2.01, 2.03, 2.05, 7.137):
+        # A long picture, or parts that need all 1.5 s after the words (part_pauses).
+        for minimum in (0.0, SPEECH_LEAD_SECONDS + speech + 1.5):
+            n = beat_frames(30.0, speech, 1.0, FPS, minimum)
+            assert 1.5 - 1 / FPS < n / FPS - SPEECH_LEAD_SECONDS - speech <= 1.5 + 1e-9
     # A long one: the beat waits for it, plus a breath.
     n = beat_frames(5.0, 9.0, 1.0, FPS)
     assert n == math.ceil((SPEECH_LEAD_SECONDS + 9.0 + BREATH_SECONDS) * FPS - 1e-9)
