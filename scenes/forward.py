@@ -104,6 +104,10 @@ class ForwardBeats(BeatScene):
         )
         focus_colour = t.text if wide else t.highlight
         edges = VGroup(*[d.edge(i, j, s, focus_colour, 3 if wide else 4) for s in sources])
+        # Behind the neurons and their values, as the edge raster is (z -1): where eight
+        # edges converge on h2_4 (one-layer-at-a-time) they struck through the hidden1
+        # values written beside their neurons.
+        edges.set_z_index(-1)
         labels = VGroup()
         label_at: dict[int, Mobject] = {}
         # Each weight on its edge, clear of the neurons, their values and the other
@@ -212,8 +216,9 @@ class ForwardBeats(BeatScene):
         parts: list = [
             ([*intro, *header], 0.8),
             (
-                [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
-                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])
+                # The dimmed raster first: at the same depth, what is added later is on top.
+                ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])
+                + [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
                 + ([FadeIn(field)] if field is not None else []),
                 1.0,
                 "sum",
