@@ -17,7 +17,9 @@ issue 11: worst <= 0.3 s, no part before its sentence, no silence > 1.5 s.
 ``PYTHONPATH=DIR``, right after this one (same voice clips, same machine, same minute),
 and the ratio of render times is printed: the goal is at most 1.2x. The machine's load
 changes during a run: compare ratios, not seconds (each row prints the load average when
-it ends). ``--json FILE`` appends each row's figures (sentences, marks, offsets, early,
+it ends), and the CPU seconds (this process and its threads; the earlier code's process)
+beside the wall seconds: they move much less with the load. ``--json FILE`` appends
+each row's figures (sentences, marks, offsets, early,
 silence, render seconds now and before, load) as one JSON line, for the README's table.
 ``--against-drop data.image``: the earlier code renders the config without that key.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,14 +88,34 @@ overrides = (f"narration.level={level}",)
 # a 420-460 s render under load) and the ratio flatters today's code.
 trace = obtain_trace(Path(config), overrides)
 plan_narration(trace, build_storyboard(trace, options), options)
-t0 = time.perf_counter()
+import resource
+def cpu():
+    return sum(
+        u.ru_utime + u.ru_stime
+        for u in (resource.getrusage(resource.RUSAGE_SELF),
+                  resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+t0, c0 = time.perf_counter(), cpu()
 render(Path(config), options, overrides=overrides, output_dir=Path(out))
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, cpu() - c0)
 """
 
 
-def render_with(tree: Path, config: Path, level: str, args, out: Path) -> float:
-    """Render time of ``config`` by the code in ``tree`` (a fresh process), in seconds."""
+def cpu_seconds() -> float:
+    """CPU seconds of this process, its threads and its finished children: what a render
+    costs, much less swayed than its wall time by the other programs on the machine."""
+    return sum(
+        u.ru_utime + u.ru_stime
+        for u in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
+def render_with(tree: Path, config: Path, level: str, args, out: Path) -> tuple[float, float]:
+    """Render time of ``config`` by the code in ``tree`` (a fresh process): wall and CPU
+    seconds."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
         [sys.executable, "-c", OLD_RENDER, str(config), level, args.voice, args.quality, str(out)],
@@ -102,7 +125,8 @@ def render_with(tree: Path, config: Path, level: str, args, out: Path) -> float:
         text=True,
         check=True,
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def without(config: Path, keys: str, tmp: Path) -> Path:
@@ -162,16 +186,17 @@ def main() -> None:
                 # The voice clips first (cached), so neither timed render pays for them.
                 trace = obtain_trace(config, overrides)
                 plan_narration(trace, build_storyboard(trace, options), options)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds()
                 result = render(
                     config,
                     options,
                     overrides=(f"narration.level={level}",),
                     output_dir=where / f"{name}-{level}",
                 )
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
                 against = ""
                 old: float | None = None
+                old_cpu: float | None = None
                 if args.against:
                     try:
                         took = render_with(
@@ -185,9 +210,12 @@ def main() -> None:
                         reason = (exc.stderr or "").strip().splitlines()[-1:] or ["?"]
                         against = f" | earlier code failed: {reason[0][:60]}"
                     else:
-                        old = took
+                        old, old_cpu = took
                         ratios.append(seconds / old)
-                        against = f" | earlier code {old:6.1f} s: x{seconds / old:.2f}"
+                        against = (
+                            f" | earlier code {old:6.1f} s: x{seconds / old:.2f}; CPU {cpu:6.1f} "
+                            f"s against {old_cpu:6.1f} s: x{cpu / old_cpu:.2f}"
+                        )
                 meta = json.loads((result.output_dir / "render.json").read_text())
                 f = figures(meta)
                 offsets = [abs(o) for o in f["offsets"]]
@@ -209,6 +237,8 @@ def main() -> None:
                         "render": seconds,
                         "video": result.duration,
                         "before": old,
+                        "cpu": cpu,
+                        "cpu_before": old_cpu,
                         "load": load,
                     }
                     with open(args.json, "a") as out:
