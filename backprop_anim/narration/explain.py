@@ -20,7 +20,7 @@ import numpy as np
 from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
-from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms
+from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms, shown_samples
 from ..trace.model import LayerStep, Step, Trace
 from ..trace.scaling import target_scaling
 from ..visual import formula as F
@@ -1098,6 +1098,27 @@ class Explainer:
                 f"the weight {first}.",
                 STANDARD,
             )
+        elif size > 1:
+            # The batch, as the engine adds it up: each sample's delta meets its input, the
+            # products (Step.gradient_terms) go into one sum, which lands on the edge.
+            j, k = example
+            terms = step.gradient_terms(i, j, k)
+            shown = shown_samples(terms)
+            which = (
+                f", on screen the {len(shown)} largest of the {size}" if len(shown) < size else ""
+            )
+            self.say(
+                said,
+                f"For {self.edge(i, j, k)}, [[delta]]each sample's delta meets [[input]]the "
+                f"input it carried, [[product]]one product per sample{which}. [[mean]]Added "
+                f"up, they make {self.n(L.grad_W[j, k])}: each delta carries one over {size} "
+                "of the batch mean, so the sum is the mean of the samples' own gradients, "
+                "[[edge]]and that is the gradient the weight gets.",
+                FULL,
+            )
+            lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
+            parts = join_words([f"{self.n(L.grad_W[e])} for {self.edge(i, *e)}" for e in edges])
+            self.say(said, f"[[table]]{lead} {parts}.", FULL)
         else:
             lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
             parts = join_words(
@@ -1111,8 +1132,9 @@ class Explainer:
         j, k = example
         self.say(
             said,
-            f"[[gradients]]The gradients of {self.layer(i)}: the largest is "
-            f"[[product]]{self.n(L.grad_W[j, k])}, for {self.edge(i, j, k)}.",
+            f"[[gradients]]The gradients of {self.layer(i)}{summed}: the largest is "
+            f"[[{'mean' if size > 1 else 'product'}]]{self.n(L.grad_W[j, k])}, for "
+            f"{self.edge(i, j, k)}.",
             BRIEF,
         )
         self.say_once(
