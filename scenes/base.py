@@ -150,6 +150,11 @@ class BeatScene(Scene):
         self.current: TimedBeat | None = None
         # Per layer of the current step: weights whose gradient is exactly zero.
         self.not_moving: dict[int, np.ndarray] = {}
+        # The step's deltas under their neurons (the backward beats'), by (column, unit),
+        # and the raw inputs under scaled input neurons: texts others keep clear of.
+        self.delta_labels: dict[tuple[int, int], Mobject] = {}
+        self.raw_labels: list[Mobject] = []
+        self._delta_places: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
         self._frames_left = 0
         self._still: np.ndarray | None = None  # the last held frame of the current beat
         super().__init__(**kwargs)
@@ -490,6 +495,15 @@ class BeatScene(Scene):
         key = self.current.beat.id if self.current is not None else "_"
         self.plan.screen_text.setdefault(key, []).append(content)
 
+    def said_parts(self, beat: Beat) -> set[str]:
+        """The parts this beat's words name (its ``[[marks]]``). A part that only points
+        at what is already on screen (an emphasis for a sentence of the detailed level)
+        is drawn where a sentence speaks it, and left out where none does."""
+        speech = self.plan.speech.get(beat.id)
+        if speech is None:
+            return set()
+        return {name for s in speech.sentences for name, _ in s.marks}
+
     # --- shared stage ---------------------------------------------------------------
     def step_of(self, beat: Beat) -> Step:
         assert beat.step is not None
@@ -577,6 +591,8 @@ class BeatScene(Scene):
         self.picture = None
         self.diagram_step = step.step
         self.not_moving = {}
+        self.delta_labels = {}
+        self.raw_labels = []
         self.plan.layout[str(step.step)] = {
             f"{c},{u}": [
                 *self._pixel(pos),
@@ -603,7 +619,8 @@ class BeatScene(Scene):
             anims.append(FadeIn(self.picture))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
-            anims.extend(FadeIn(m) for m in self.raw_input_labels(step))
+            self.raw_labels = self.raw_input_labels(step)
+            anims.extend(FadeIn(m) for m in self.raw_labels)
         return anims
 
     def raw_input_labels(self, step: Step) -> list[Mobject]:
@@ -737,7 +754,7 @@ class BeatScene(Scene):
         if label.height < LEGIBLE_HEIGHT:
             return None
         # Clear of the neurons, of their names and of the deltas written under them.
-        others = [*d.name_labels, *getattr(self, "delta_labels", {}).values(), *avoid]
+        others = [*d.name_labels, *self.delta_labels.values(), *avoid]
         for t in (0.5, 0.35, 0.65, 0.25, 0.75):
             label.move_to(d.edge_point(layer, unit, source, t))
             if d.labels_fit([label]) and not any(_overlap(label, m) for m in others):

@@ -218,11 +218,12 @@ class ForwardBeats(BeatScene):
             (
                 # The dimmed raster first: at the same depth, what is added later is on top.
                 ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])
-                + [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
-                + ([FadeIn(field)] if field is not None else []),
+                + [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])],
                 1.0,
                 "sum",
             ),
+            # The unit's weights as a picture, as its sentence says what the colours mean.
+            *([(FadeIn(field), 0.5, "field")] if field is not None else []),
             (ShowPassingFlash(edges.copy().set_stroke(t.highlight, width=8), time_width=0.5), 0.6),
         ]
         marks = VGroup()  # outlines on the pixel and the weight of each term read
