@@ -154,7 +154,8 @@ class BeatScene(Scene):
         # and the raw inputs under scaled input neurons: texts others keep clear of.
         self.delta_labels: dict[tuple[int, int], Mobject] = {}
         self.raw_labels: list[Mobject] = []
-        self._delta_places: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+        # Column -> (text size, direction) of its deltas (BackwardBeats.delta_label).
+        self._delta_places: dict[int, tuple[float, np.ndarray]] = {}
         self._frames_left = 0
         self._still: np.ndarray | None = None  # the last held frame of the current beat
         super().__init__(**kwargs)
@@ -592,6 +593,7 @@ class BeatScene(Scene):
         self.diagram_step = step.step
         self.not_moving = {}
         self.delta_labels = {}
+        self._delta_places = {}
         self.raw_labels = []
         self.plan.layout[str(step.step)] = {
             f"{c},{u}": [
@@ -744,8 +746,14 @@ class BeatScene(Scene):
         label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
         if label.height < LEGIBLE_HEIGHT:
             return None
-        # Clear of the neurons, of their names and of the deltas written under them.
-        others = [*d.name_labels, *self.delta_labels.values()]
+        # Clear of the neurons, of their names and values, and of the deltas beside them.
+        others = [
+            *d.name_labels,
+            *d.value_labels.values(),
+            *d.extras,
+            *self.raw_labels,
+            *self.delta_labels.values(),
+        ]
         for t in (0.5, 0.35, 0.65, 0.25, 0.75):
             label.move_to(d.edge_point(layer, unit, source, t))
             if d.labels_fit([label]) and not any(_overlap(label, m) for m in others):
