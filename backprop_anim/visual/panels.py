@@ -173,7 +173,9 @@ def baseline(label: Text) -> float:
     if len(chars) != len(glyphs):
         return float(np.median([g.get_bottom()[1] for g in glyphs]))
     for standing in (_FLAT, _ROUND):
-        bottoms = [float(g.get_bottom()[1]) for c, g in zip(chars, glyphs) if c in standing]
+        bottoms = [
+            float(g.get_bottom()[1]) for c, g in zip(chars, glyphs, strict=True) if c in standing
+        ]
         if bottoms:
             return float(np.median(bottoms))
     return float(label.get_bottom()[1])
