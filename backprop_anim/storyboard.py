@@ -76,7 +76,7 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
     ),
     "backward_layer": ("header", "rule", "strip", "caption"),
     "gradients": ("gradients", "delta", "input", "product", "table", "note"),
-    "update": ("rule", "table", "weight", "edges", "note"),
+    "update": ("rule", "table", "weight", "edges", "field", "note"),
     "update_ranking": ("title", "bars", "split", "note"),
     "summary": ("curve", "note"),
     "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),
