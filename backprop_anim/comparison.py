@@ -217,7 +217,6 @@ def render_comparison(
     from .media import video_info
     from .narration import get_voice, make_cues, mix_track, mux_audio, write_srt, write_vtt
     from .render import cache_dir, run_scene
-    from .visual.theme import THEMES
 
     start = time.perf_counter()
     fps = options.frame_rate
@@ -235,15 +234,12 @@ def render_comparison(
         timed.append(TimedBeat(beat, frame, n, speech))
         frame += n
     cues = make_cues([(tb.start(fps), tb.end(fps), comparison.lines[tb.beat.id]) for tb in timed])
-    theme = THEMES[options.theme]
     best = min(comparison.variants, key=lambda v: v.final_loss)
     plan = ComparePlan(
         trace=best.trace,
         comparison=comparison,
         timed=timed,
         options=options,
-        theme=theme,
-        fps=fps,
         burn_captions=[BurnCue(c.start, c.end, c.text) for c in cues]
         if options.captions == "burn"
         else [],

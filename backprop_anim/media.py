@@ -66,3 +66,17 @@ def storyboard_sheet(
     sheet.save(tmp)
     tmp.replace(path)
     return path
+
+
+def copy_stream(out, template):
+    """A stream of ``out`` that takes ``template``'s packets as they are.
+
+    Besides the codec parameters (``add_stream_from_template``) it keeps WebM's
+    ``alpha_mode``: VP9 keeps a transparent picture's alpha in each block's
+    BlockAdditional, and players (Chromium among them) only read it when the track says
+    AlphaMode 1, which a remux would otherwise drop.
+    """
+    stream = out.add_stream_from_template(template)
+    if any(k.lower() == "alpha_mode" and v == "1" for k, v in template.metadata.items()):
+        stream.metadata["alpha_mode"] = "1"
+    return stream

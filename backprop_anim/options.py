@@ -117,12 +117,6 @@ class RenderOptions:
             raise UserError(
                 "--clips: a GIF has no sound and no keyframes to cut at; use --format mp4 or webm"
             )
-        if self.clips and self.format == "mov":
-            # QuickTime RLE (Manim's codec for transparent MOV) ignores forced keyframes.
-            raise UserError(
-                "--clips: a MOV (QuickTime RLE) has no keyframe at each beat start to cut "
-                "at without re-encoding; use --format mp4 or webm"
-            )
         if self.slides and self.format != "mp4":
             raise UserError(
                 f"--slides: slides embed each beat's clip as mp4 (what PowerPoint and "

@@ -68,27 +68,45 @@ class PartFailed(UserError):
 
 @dataclass(frozen=True)
 class CostModel:
-    """Expected wall seconds of a render on one core of this machine, at 1280x720.
+    """Expected wall seconds of a render on this machine, at 1280x720.
 
-    ``frame``: drawing and encoding one frame, scaled by the picture's pixels;
-    ``build``: building one beat's objects (typesetting most of all); ``skip``: replaying
-    a beat without drawing, paid by every later part; ``start``: a fresh process
-    (imports, fonts, the trace) before the first beat; ``cpu_per_render``: cores one
-    render keeps busy (the drawing thread, the encoder's threads, edge painting).
+    ``frame``: drawing and encoding one frame, in wall seconds of a render that has all
+    the cores it keeps busy, scaled by the picture's pixels; ``build``: building one
+    beat's objects (typesetting most of all); ``skip``: replaying a beat without
+    drawing, paid by every later part; ``start``: a fresh process (imports, fonts, the
+    trace) before the first beat; ``busy``/``busy_per_720p``: cores one render keeps
+    busy (the drawing thread, edge painting, and libx264's threads, which find more
+    work in bigger pictures; see :meth:`cores_busy`).
     Measured with benchmarks/parallel_bench.py (figures in benchmarks/README.md).
     """
 
-    frame: float = 0.0055
+    # Quiet machine, 720p30, 21 beats, 13,109 frames: Manim's part of the serial render
+    # took 99.0 s (7.55 ms a frame, builds included) and about 1.9 cores' worth of CPU.
+    frame: float = 0.0074
     build: float = 0.12
     # Replaying a beat without drawing: measured at 720p30 as 6 % of drawing it (23.7 s
     # for 10 beats against 409 s for 10 drawn, both under the same load).
     skip: float = 0.2
     start: float = 3.0
-    cpu_per_render: float = 1.45
+    # 1.45 cores at 480p (854x480), 1.9-2.0 (every core there was) at 720p on 2 cores.
+    busy: float = 1.0
+    busy_per_720p: float = 1.0
+    busy_most: float = 4.0  # not measured beyond 2 cores: a guess that caps 1080p and up
 
     def frame_seconds(self, options: RenderOptions) -> float:
         width, height = options.resolution
         return self.frame * (width * height) / (1280 * 720)
+
+    def cores_busy(self, options: RenderOptions) -> float:
+        """Cores one render of this picture size keeps busy when it has them.
+
+        The drawing is one thread; libx264 encodes on more threads the bigger the
+        picture, so at 720p one render already fills two cores and a second process
+        on a 2-core machine only halves each one's share (0.93x measured, quiet).
+        """
+        width, height = options.resolution
+        pixels = width * height / (1280 * 720)
+        return min(self.busy_most, self.busy + self.busy_per_720p * pixels)
 
 
 COSTS = CostModel()
@@ -219,14 +237,15 @@ def expected_wall(
 
     One process (a serial render) costs its beats without a second start-up. Parts
     run at once; they finish no sooner than the costliest part, nor sooner than all
-    their work spread over the idle cores (each render keeps ``cpu_per_render`` busy:
+    their work spread over the idle cores (each render keeps ``cores_busy`` busy:
     one render alone on fewer cores than that is slowed down too).
     """
     free = float(cores()) if free is None else free
+    busy = costs.cores_busy(options)
     parts = split_lecture(timed, jobs, options, costs)
     if len(parts) == 1:
-        return (parts[0].expected - costs.start) * max(1.0, costs.cpu_per_render / free), parts
-    total = sum(p.expected for p in parts) * costs.cpu_per_render / free
+        return (parts[0].expected - costs.start) * max(1.0, busy / free), parts
+    total = sum(p.expected for p in parts) * busy / free
     return max(max(p.expected for p in parts), total), parts
 
 
@@ -260,10 +279,12 @@ def assess_auto(
         measured = {"load_average": round(average, 2), "own_load": round(own, 2)}
     free = idle_cores(n, load)
     serial, _ = expected_wall(timed, 1, options, costs, free)
+    # The best split (2 parts or more), even if it is slower than one process: the
+    # reason then says by how much.
     best_jobs, best_wall = 1, serial
     for jobs in range(2, min(n, len(timed)) + 1):
         wall, parts = expected_wall(timed, jobs, options, costs, free)
-        if wall < best_wall:
+        if best_jobs == 1 or wall < best_wall:
             best_jobs, best_wall = len(parts), wall
     gain = serial / best_wall
     chosen = best_jobs if gain >= AUTO_GAIN else 1
@@ -273,6 +294,8 @@ def assess_auto(
         reason = "one core"
     elif free < 1.5:
         reason = f"{n} cores, but only {free:.1f} idle (other programs' load {load:.1f})"
+    elif best_jobs == 1:
+        reason = f"{n} cores, but the lecture is one beat"
     elif chosen == 1:
         reason = (
             f"{n} cores ({free:.1f} idle), but {best_jobs} parts are expected to take "

@@ -115,6 +115,85 @@ def test_each_clip_is_its_beat_frame_for_frame_with_its_own_narration(published)
         )
 
 
+def test_clips_of_a_transparent_mov_are_its_beats_with_alpha(tmp_path):
+    """QuickTime RLE keeps no forced keyframe, but every beat is its own encode, so each
+    beat still starts on a keyframe and is cut by copying packets (alpha kept)."""
+    out = tmp_path / NAME
+    options = RenderOptions(scenes=("title", "loss"), voice="espeak", clips=True, format="mov")
+    render(TEXTBOOK, options, overrides=BRIEF, output_dir=out)
+    meta = json.loads((out / "render.json").read_text())
+    with av.open(str(out / meta["video"])) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "qtrle"
+        lecture = [f.to_ndarray(format="rgba") for f in container.decode(stream)]
+    assert min(int(f[..., 3].min()) for f in lecture) == 0  # transparent background
+    for beat in meta["beats"]:
+        clip = out / meta["clips"][beat["id"]]
+        a, b = round(beat["start"] * FPS), round(beat["end"] * FPS)
+        with av.open(str(clip)) as container:
+            packets = [p for p in container.demux(video=0) if p.size]
+            assert packets[0].is_keyframe
+            assert container.streams.audio[0].codec_context.name == "aac"
+        with av.open(str(clip)) as container:
+            frames = [f.to_ndarray(format="rgba") for f in container.decode(video=0)]
+        assert len(frames) == b - a, clip.name
+        assert all(np.array_equal(x, y) for x, y in zip(frames, lecture[a:b], strict=True))
+
+
+SEEK_AND_SHOW = """
+(async () => {
+  const v = document.createElement('video');
+  v.muted = true; v.preload = 'auto'; v.src = '%s';
+  v.style = 'position:absolute;left:0;top:0;width:854px;height:480px';
+  document.body.appendChild(v);
+  for (let i = 0; i < 100 && v.readyState < 2; i++) await new Promise(r => setTimeout(r, 100));
+  const seeked = new Promise(r => v.addEventListener('seeked', r, {once: true}));
+  v.currentTime = 1.0;
+  await seeked;
+  await new Promise(r => setTimeout(r, 500));
+  return [v.videoWidth, v.videoHeight];
+})()
+"""
+
+
+def test_transparent_webm_shows_the_page_through_it_in_chromium(tmp_path):
+    """VP9 keeps alpha beside each frame; a browser reads it only if the track says
+    AlphaMode 1, which every remux (join, sound, chapters) must keep."""
+    import asyncio
+
+    pytest.importorskip("tornado", reason="the DevTools client uses tornado (dask extra)")
+    from batch_chromium import Chromium, chromium_binary
+
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("chromium is not installed (make setup installs it)")
+    out = tmp_path / NAME
+    options = RenderOptions(scenes=("title",), voice="espeak", format="webm", transparent=True)
+    render(TEXTBOOK, options, overrides=BRIEF, output_dir=out)
+    video = out / f"{NAME}.webm"
+    with av.open(str(video)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        assert {k.lower(): v for k, v in container.streams.video[0].metadata.items()}[
+            "alpha_mode"
+        ] == "1"
+    (tmp_path / "red.html").write_text(
+        "<!doctype html><body style='margin:0;background:#ff0000'></body>"
+    )
+
+    async def scenario() -> np.ndarray:
+        async with Chromium(binary) as browser:
+            await browser.open((tmp_path / "red.html").as_uri(), 900, 520)
+            size = await browser.evaluate(SEEK_AND_SHOW % video.as_uri())
+            assert size == [854, 480]
+            shot = await browser.screenshot(tmp_path / "shot.png")
+            return np.asarray(Image.open(shot).convert("RGB")).astype(int)[:480, :854]
+
+    picture = asyncio.run(scenario())
+    red = (picture[..., 0] > 200) & (picture[..., 1] < 60) & (picture[..., 2] < 60)
+    assert red.mean() > 0.8  # the page shows through the background
+    assert (picture.sum(axis=2) > 600).sum() > 2000  # and the title's white text is drawn
+
+
 def _page_data(out: Path) -> dict:
     """The lecture page's embedded data (chapters, beats, transcript sentences, cues)."""
     page = (out / "index.html").read_text()
@@ -153,7 +232,6 @@ def test_thumbnail_is_a_1280x720_title_card(published):
     [
         ("--clips", "--clips: a GIF has no sound and no keyframes to cut at"),
         ("--slides", "--slides: slides embed each beat's clip as mp4"),
-        ("--clips --format mov", "--clips: a MOV (QuickTime RLE) has no keyframe"),
     ],
 )
 def test_clips_or_slides_of_a_gif_is_an_error(tmp_path, monkeypatch, flag, message):

@@ -256,6 +256,8 @@ def mux_audio(
     """
     import av
 
+    from ..media import copy_stream
+
     video_path, out_path = Path(video_path), Path(out_path)
     suffix = out_path.suffix.lower()
     codec = codec or AUDIO_CODECS.get(suffix)
@@ -269,9 +271,13 @@ def mux_audio(
     try:
         with av.open(str(video_path)) as src, av.open(tmp, "w", format=suffix[1:]) as dst:
             vin = src.streams.video[0]
-            vout = dst.add_stream_from_template(vin)
+            vout = copy_stream(dst, vin)
             aout = dst.add_stream(codec, rate=TRACK_RATE, layout="mono")
             aout.bit_rate = AUDIO_BITRATE
+            if codec == "aac":
+                # FFmpeg's default "twoloop" coder is 3x slower (10.5 s against 3.5 s
+                # for 182 s of narration) for no audible gain on speech at 96 kbit/s.
+                aout.options = {"aac_coder": "fast"}
             track = resample(samples, rate, TRACK_RATE)[: int(seconds * TRACK_RATE)]
             audio_packets = _encode_audio(aout, track)
             pending = iter(audio_packets)

@@ -35,6 +35,7 @@ from pathlib import Path
 import av
 
 from ..errors import UserError
+from ..media import copy_stream
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def cut(src: str | Path, dst: str | Path, start: int, end: int) -> Path:
             raise ValueError(f"{src.name}: no frame {start}")
         shift = round(start * ticks) + origin
         with _atomic_output(dst) as tmp, av.open(tmp, "w", format=_container_format(dst)) as out:
-            vout = out.add_stream_from_template(vin)
+            vout = copy_stream(out, vin)
             for packet in packets:
                 packet.pts -= shift
                 packet.dts = None if packet.dts is None else packet.dts - shift
@@ -169,7 +170,7 @@ def join(parts: Sequence[str | Path], dst: str | Path) -> Path:
                     "(codec, size or codec parameters differ)"
                 )
         with _atomic_output(dst) as tmp, av.open(tmp, "w", format=_container_format(dst)) as out:
-            vout = out.add_stream_from_template(first)
+            vout = copy_stream(out, first)
             offset = Fraction(0)  # seconds of video written so far
             for path, container, stream in zip(parts, containers, streams, strict=True):
                 ticks = _frame_ticks(stream)
@@ -222,7 +223,7 @@ def write_chapters(path: str | Path, chapters: Sequence[ChapterMark]) -> Path:
     ):
         # Picture and sound are copied; an earlier chapter track is replaced.
         kept = [s for s in src.streams if s.type in ("video", "audio")]
-        mapping = {s.index: out.add_stream_from_template(s) for s in kept}
+        mapping = {s.index: copy_stream(out, s) for s in kept}
         for packet in src.demux(kept):
             if packet.dts is None and packet.pts is None:
                 continue
