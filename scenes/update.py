@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Group, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Group, VGroup, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat, example_weight
+from backprop_anim.trace.model import LayerStep
 from backprop_anim.visual import equations
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.image import image_shape, receptive_field
 from backprop_anim.visual.moves import MovePartsBars
 from backprop_anim.visual.network import Region
-from backprop_anim.visual.panels import RankingBars, ValueTable
+from backprop_anim.visual.panels import RankingBars, ValueTable, baseline, stand_on
 from backprop_anim.visual.placement import crosses, place_together
 
 from .base import BeatScene, unit_label
@@ -246,7 +247,7 @@ class UpdateBeats(BeatScene):
             old[p], new[p] = was, now
         return old, new
 
-    def weights_picture(self, layer, j: int) -> Group | None:
+    def weights_picture(self, layer: LayerStep, j: int) -> Group | None:
         """Inputs that are a picture: unit ``j``'s weights into it before the step, the
         step's change and after, side by side as the sum they are (w + Δw = w⁺).
 
@@ -271,16 +272,20 @@ class UpdateBeats(BeatScene):
             receptive_field(w_next, shape, box, t, ppu, scale=scale),
         ]
         names = ["w", "Δw = w⁺ − w", "w⁺"]
+        captions = [self.text(name, font_size=20, color=t.muted) for name in names]
         columns = [
-            Group(pic, self.text(name, font_size=20, color=t.muted)).arrange(DOWN, buff=0.12)
-            for pic, name in zip(pictures, names, strict=True)
+            Group(pic, caption).arrange(DOWN, buff=0.12)
+            for pic, caption in zip(pictures, captions, strict=True)
         ]
         signs = [self.text(sign, font_size=30, color=t.text) for sign in ("+", "=")]
         row = Group(columns[0], signs[0], columns[1], signs[1], columns[2]).arrange(
-            RIGHT, buff=0.22
+            RIGHT, buff=0.22, aligned_edge=UP
         )
         for sign in signs:  # level with the pictures, not with the captions under them
             sign.set_y(pictures[0].get_y())
+        line = min(baseline(c) for c in captions)  # the captions on one line
+        for caption in captions:
+            stand_on(caption, line)
         me = unit_label(self.plan.trace, 1, j)
         largest = fmt(float(np.abs(delta).max()), self.digits)
         caption = self.text(

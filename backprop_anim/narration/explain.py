@@ -1259,11 +1259,13 @@ class Explainer:
             self.say_once(
                 said,
                 "biases move",
-                "The biases move the same way, against their own gradients.",
+                "[[note]]The biases move the same way, against their own gradients.",
                 FULL,
             )
         else:
-            self.say_once(said, "biases fixed", "The biases are not updated in this lecture.", FULL)
+            self.say_once(
+                said, "biases fixed", "[[note]]The biases are not updated in this lecture.", FULL
+            )
         if name == "sgd":
             self.say_once(
                 said,

@@ -32,12 +32,7 @@ def weights_change(ex: Explainer, said: Said, i: int, layer: LayerStep, j: int) 
     ex.say(
         said,
         f"[[field]]As pictures: {unit}'s {delta.size} weights, plus their change, give the "
-        "new weights.",
-        ALL,
-    )
-    ex.say(
-        said,
-        "The change is blue where a weight grew and orange where it shrank"
+        "new weights; the change is blue where a weight grew and orange where it shrank"
         + (", magnified: beside the weights it is too small to see." if small else "."),
         ALL,
     )
