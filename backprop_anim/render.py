@@ -476,7 +476,8 @@ def cached_parts(
     trace: Trace, timed: list[TimedBeat], options: RenderOptions, speech: dict
 ) -> dict[str, BeatParts]:
     """:func:`measure_parts`, kept under a key of what decides the parts (the trace, the
-    options but the voice, the beats, the code), so that a re-render builds nothing."""
+    options but the voice, the beats, the parts the words name, the code), so that a
+    re-render builds nothing."""
     from . import __version__
 
     shown = options.to_json()
@@ -486,6 +487,11 @@ def cached_parts(
         "trace": hashlib.sha256(trace.dumps().encode()).hexdigest(),
         "options": shown,
         "beats": [tb.beat.id for tb in timed],
+        # Some parts are drawn only where a sentence names them (BeatScene.said_parts).
+        "marks": {
+            beat: sorted({name for s in said.sentences for name, _ in s.marks})
+            for beat, said in speech.items()
+        },
         "versions": [__version__, code_fingerprint()],
     }
     key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -17,7 +17,9 @@ from manim import (
     FadeIn,
     FadeOut,
     GrowFromCenter,
+    Mobject,
     ShowPassingFlash,
+    SurroundingRectangle,
     VGroup,
     Write,
 )
@@ -242,10 +244,48 @@ class BackwardBeats(BeatScene):
         parts += [
             ([FadeIn(chain), Write(m3)], 1.4, "delta"),
             (self.fly_from(label, m3.get_right() - [label.width / 2, 0, 0]), 0.5, "label"),
+        ]
+        # Why the derivative (the detailed level; the flat slope, wherever it is said):
+        # each sentence points at what it explains, already on screen.
+        said = self.said_parts(beat)
+        boxes: list[Mobject] = []  # one outline at a time: each sentence points at one thing
+        if plot is not None and tag is not None:
+
+            def point_at(mob: Mobject) -> list:
+                box = SurroundingRectangle(mob, color=t.highlight, buff=0.06)
+                anims = [Create(box)] + ([FadeOut(boxes[-1])] if boxes else [])
+                boxes.append(box)
+                return anims
+
+            if "why" in said:  # the slope the chain rule needs is this tangent's
+                parts.append(
+                    (
+                        [
+                            tangent.animate.set_stroke(color=t.highlight, width=6).build(),
+                            dot.animate.scale(1.5).build(),
+                        ],
+                        0.6,
+                        "why",
+                    )
+                )
+            if "chain" in said:  # how z reaches the loss: through a, times the slope
+                parts.append((point_at(chain), 0.6, "chain"))
+            if "rule" in said:  # the slope's own formula, in a
+                parts.append((point_at(m2[0]), 0.6, "rule"))
+            if "flat" in said:  # a small number: the tangent is almost level
+                parts.append(
+                    (
+                        [*point_at(tag.copy().scale(1.3)), tag.animate.scale(1.3).build()],
+                        0.6,
+                        "flat",
+                    )
+                )
+        parts += [
             (None, 2.0),
             (
                 [FadeOut(panel), FadeOut(edges)]
-                + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else []),
+                + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else [])
+                + ([FadeOut(boxes[-1])] if boxes else []),
                 0.5,
             ),
         ]

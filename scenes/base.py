@@ -494,6 +494,15 @@ class BeatScene(Scene):
         key = self.current.beat.id if self.current is not None else "_"
         self.plan.screen_text.setdefault(key, []).append(content)
 
+    def said_parts(self, beat: Beat) -> set[str]:
+        """The parts this beat's words name (its ``[[marks]]``). A part that only points
+        at what is already on screen (an emphasis for a sentence of the detailed level)
+        is drawn where a sentence speaks it, and left out where none does."""
+        speech = self.plan.speech.get(beat.id)
+        if speech is None:
+            return set()
+        return {name for s in speech.sentences for name, _ in s.marks}
+
     # --- shared stage ---------------------------------------------------------------
     def step_of(self, beat: Beat) -> Step:
         assert beat.step is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Group, VGroup, config
+from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Group, Mobject, VGroup, config
 
 from backprop_anim.narration import scaling
 from backprop_anim.numbers import counted, fmt
@@ -64,21 +64,40 @@ class TitleBeats(BeatScene):
             ("step", f"{step.step} of {total} (counted from 0, as in the trace and --steps)"),
         ]
         rows = VGroup()
+        keys: list[str] = []
+        # A row's continuation (the sample's raw → scaled values after the scaling rule)
+        # stays on its line but comes in with a part of its own, as its sentence starts.
+        more: dict[int, tuple[str, Mobject]] = {}
         for key, value in lines:
-            k = self.text(key, font_size=26, color=t.muted)
             v = self.text(value, font_size=26, color=t.text)
+            if key == "raw" and len(rows):
+                more[len(rows) - 1] = (key, v)
+                continue
+            k = self.text(key, font_size=26, color=t.muted)
             rows.add(VGroup(k, v))
+            keys.append(key)
         # A table of lines: every key and value stands on its row's baseline (not box
         # centres: "data" and "sample: x = (0.05, …)" have different boxes), rows a
-        # fixed pitch apart, values in one column.
+        # fixed pitch apart, values in one column, a continuation after its value.
         key_width = max(r[0].width for r in rows)
         pitch = max(max(r[0].height, r[1].height) for r in rows) + 0.22
         for n, r in enumerate(rows):
             stand_on(r[0], -n * pitch).align_to(np.zeros(3), LEFT)
             stand_on(r[1], -n * pitch).align_to(np.array([key_width + 0.35, 0, 0]), LEFT)
+            if n in more:
+                r.add(stand_on(more[n][1].next_to(r[1], RIGHT, buff=0.4), -n * pitch))
         if rows.width > 12.5:
             rows.scale_to_fit_width(12.5)
         task = self.text("forward → loss → backward → update", font_size=26, color=t.highlight)
+        # Where the narration says it (the detailed level): what the numbers are.
+        digits = None
+        if "digits" in self.said_parts(beat):
+            digits = self.text(
+                f"every number: this step's value, {self.digits} significant digits",
+                font_size=22,
+                color=t.muted,
+            )
+            task = VGroup(task, digits).arrange(DOWN, buff=0.2)
         parts = [title, rows]
         card = None
         if (shape := image_shape(trace)) is not None:
@@ -92,7 +111,7 @@ class TitleBeats(BeatScene):
         # Where each row's key and value stand (pixels): boxes, and the baselines that
         # must be one line (tests; any tool that overlays the title).
         title_layout: dict[str, list[float]] = {}
-        for (key, _), r in zip(lines, rows, strict=True):
+        for key, r in zip(keys, rows, strict=True):
             title_layout[f"{key}.key"] = self._box_px(r[0])
             title_layout[f"{key}.value"] = self._box_px(r[1])
             title_layout[f"{key}.baseline"] = [
@@ -100,19 +119,24 @@ class TitleBeats(BeatScene):
             ]
         self.plan.layout["title"] = title_layout
         # The picture of the sample comes in with the row that says what the data is.
-        rows_in = [
-            (
-                [FadeIn(row)] + ([FadeIn(card)] if card is not None and key == "data" else []),
-                0.4,
-                key if key in BEAT_PARTS["title"] else None,
+        rows_in = []
+        for n, (row, key) in enumerate(zip(rows, keys, strict=True)):
+            rows_in.append(
+                (
+                    [FadeIn(row[0]), FadeIn(row[1])]
+                    + ([FadeIn(card)] if card is not None and key == "data" else []),
+                    0.4,
+                    key if key in BEAT_PARTS["title"] else None,
+                )
             )
-            for row, (key, _) in zip(rows, lines, strict=True)
-        ]
+            if n in more:
+                rows_in.append((FadeIn(more[n][1]), 0.4, more[n][0]))
         self.run(
             [
                 (FadeIn(title, shift=0.3 * DOWN), 1.0, "title"),
                 *rows_in,
-                (FadeIn(task), 0.5, "task"),
+                (FadeIn(task[0] if digits is not None else task), 0.5, "task"),
+                *([(FadeIn(digits), 0.4, "digits")] if digits is not None else []),
                 (None, 4.0),
                 (FadeOut(block), 0.6),
             ]

@@ -150,11 +150,14 @@ def test_the_title_says_and_shows_raw_beside_scaled_with_the_same_digits(houses)
     ) in title
     assert f"rooms, {spoken(x_raw[1])}, becomes {spoken(step.x[0, 1])}" in title
     assert f"price, {spoken(y_raw[0])} in the data, becomes {spoken(step.y[0, 0])}" in title
-    # The screen's rows: the same values through fmt.
+    # The screen's rows: the same values through fmt; the rule comes with the sentence
+    # that names it, the sample's numbers with the one that reads them ([[raw]]).
     rows = dict(scaling.screen_rows(houses, step, 4))
-    assert rows["scaled"].startswith(
+    assert rows["scaled"] == "(x − mean) / std"
+    assert rows["raw"] == (
         f"size {fmt(x_raw[0])} → {fmt(step.x[0, 0])}, rooms {fmt(x_raw[1])} → {fmt(step.x[0, 1])}"
     )
+    assert f"[[raw]]So the network does not see size as {spoken(x_raw[0])}" in title
     assert rows["target"].startswith(f"price {fmt(y_raw[0])} → {fmt(step.y[0, 0])}")
     # Every size is one of the data's sizes: the raw value is the sample's own.
     assert float(fmt(x_raw[0])) in [x[0] for x, _ in HOUSES]

@@ -292,8 +292,8 @@ class Explainer:
         )
         self.say(
             said,
-            "Every number you will see and hear is the real value of this step, rounded to "
-            f"{self.digits} significant digits.",
+            "[[digits]]Every number you will see and hear is the real value of this step, "
+            f"rounded to {self.digits} significant digits.",
             DETAIL,
         )
         return said
@@ -302,8 +302,8 @@ class Explainer:
         size = step.x.shape[0]
         if size > 1:
             return (
-                f"This step trains on a batch of {size} samples. We read the numbers of the "
-                "first sample; the gradients add up the whole batch."
+                f"This step trains on a batch of {size} samples: we read the numbers of the "
+                "first sample, and the gradients add up the whole batch."
             )
         x, y = step.x[0], step.y[0]
         text = "This step trains on one sample"
@@ -529,11 +529,8 @@ class Explainer:
                 f"{self.n(z)}.",
                 FULL,
             )
-        self.say(
-            said,
-            f"[[sum]]{u}: z is [[z]]{self.n(z)}, and a, {act.spoken} of z, is [[a]]{self.n(a)}.",
-            BRIEF,
-        )
+        if self.level == "brief":
+            self.say(said, self._brief_forward(i, u, act.spoken, w, x, z, a), BRIEF)
         self.say(said, "[[a]]" + self._activation_sentence(i, z, a, short=short), FULL)
         if act.name in ("sigmoid", "tanh"):
             low = "zero" if act.name == "sigmoid" else "minus one"
@@ -572,6 +569,32 @@ class Explainer:
         )
         return said
 
+    def _brief_forward(
+        self, i: int, u: str, act: str, w: np.ndarray, x: np.ndarray, z: float, a: float
+    ) -> str:
+        """The brief forward sentence. It names each term the screen writes as its numbers
+        travel into the formula (by its input: "i1 times its weight"), so that the words
+        give each travel its time; a sentence that only said "z is 0.3775" left the
+        travels 1.5 s of silence, or shortened them. The numbers are on screen; reading
+        them all (the bias too) would make the brief level half as long again."""
+        shown = largest_terms(w, x, SHOWN_TERMS)
+        if len(shown) == len(w):
+            read = [
+                f"[[term{n + 1}]]{self.prev_name(i, k)} times its weight"
+                for n, k in enumerate(shown)
+            ]
+            terms = f"adds up {', '.join(read)},"
+        else:
+            read = [f"[[term{n + 1}]]{self.prev_name(i, k)}" for n, k in enumerate(shown)]
+            terms = (
+                f"adds up its {len(w)} inputs, each times its weight, the largest from "
+                f"{join_words(read)};"
+            )
+        return (
+            f"[[sum]]{u} {terms} [[bias]]and its bias: [[z]]z is {self.n(z)}; [[a]]{act} of "
+            f"z, a, is {self.n(a)}."
+        )
+
     def _activation_sentence(self, i: int, z: float, a: float, short: bool = False) -> str:
         act = self.acts[i]
         if act.name == "linear":
@@ -589,8 +612,8 @@ class Explainer:
             self._explained.add("softmax")
             return (
                 "The softmax looks at all the outputs together: it raises e to the power of "
-                "each z and divides by their sum, so the outputs add up to one. "
-                f"For this output that gives {self.n(a)}."
+                "each z and divides by their sum, so the outputs add up to one; for this "
+                f"output that gives {self.n(a)}."
             )
         if short:
             return f"Its activation, {act.spoken} of z, is {self.n(a)}."
@@ -878,16 +901,16 @@ class Explainer:
         self.say_once(
             said,
             f"why derivative {act.name}",
-            "Why the derivative? The loss sees z only through the activation. When z moves a "
-            f"little, the activation moves by {possessive(act.spoken)} slope at z times that, "
-            "and the loss follows: that product is the chain rule. Here the slope is "
-            f"{act.derivative_spoken}.",
+            "[[why]]Why the derivative? [[chain]]The loss sees z only through the activation: "
+            f"when z moves a little, the activation moves by {possessive(act.spoken)} slope at "
+            "z times that, and the loss follows; that product is the chain rule. [[rule]]Here "
+            f"the slope is {act.derivative_spoken}.",
             DETAIL,
         )
         if act.name in ("sigmoid", "tanh") and dadz < 0.05:
             self.say(
                 said,
-                f"That derivative is small because {act.spoken} is almost flat here: a "
+                f"[[flat]]That derivative is small because {act.spoken} is almost flat here: a "
                 "saturated unit learns slowly.",
                 FULL,
             )

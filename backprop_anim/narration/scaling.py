@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -46,30 +47,20 @@ class Pair:
     scaled: float
 
 
-def input_pairs(trace: Trace, step: Step) -> list[Pair]:
-    """The first sample's inputs, raw and scaled (empty without input scaling)."""
-    scaling = input_scaling(trace)
+def sample_pairs(trace: Trace, step: Step, side: Literal["inputs", "targets"]) -> list[Pair]:
+    """The first sample's inputs (or targets), raw and scaled; empty where that side was
+    not scaled. One function for both sides: they differ only in which scaling undoes
+    the values and whose names they carry."""
+    if side == "inputs":
+        scaling: InputScaling | TargetScaling | None = input_scaling(trace)
+        names, values = trace.network.input_names, step.x[0]
+    else:
+        scaling = target_scaling(trace)
+        names, values = trace.network.unit_names[-1], step.y[0]
     if scaling is None:
         return []
-    x = step.x[0]
-    raw = scaling.raw(x)
-    return [
-        Pair(name, float(r), float(s))
-        for name, r, s in zip(trace.network.input_names, raw, x, strict=True)
-    ]
-
-
-def target_pairs(trace: Trace, step: Step) -> list[Pair]:
-    """The first sample's targets, raw and scaled (empty without target scaling)."""
-    scaling = target_scaling(trace)
-    if scaling is None:
-        return []
-    y = step.y[0]
-    raw = scaling.inverse(y)
-    return [
-        Pair(name, float(r), float(s))
-        for name, r, s in zip(trace.network.unit_names[-1], raw, y, strict=True)
-    ]
+    raw = scaling.raw(values) if isinstance(scaling, InputScaling) else scaling.inverse(values)
+    return [Pair(name, float(r), float(s)) for name, r, s in zip(names, raw, values, strict=True)]
 
 
 def _arrows(pairs: Sequence[Pair], digits: int) -> str:
@@ -78,23 +69,30 @@ def _arrows(pairs: Sequence[Pair], digits: int) -> str:
 
 
 def screen_rows(trace: Trace, step: Step, digits: int) -> list[tuple[str, str]]:
-    """The title's rows (key, text) that put the raw values beside the scaled ones."""
+    """The title's rows (key, text) that put the raw values beside the scaled ones.
+
+    Each key is the title's part that shows it (``storyboard.BEAT_PARTS["title"]``);
+    ``raw``, the first sample's raw → scaled values, continues the ``scaled`` row's line.
+    """
     rows: list[tuple[str, str]] = []
     scaling = input_scaling(trace)
     if scaling is not None:
-        pairs = input_pairs(trace, step)
+        pairs = sample_pairs(trace, step, "inputs")
         rule = INPUT_RULE[scaling.method]
         if len(pairs) == 1:  # one input: the rule with its numbers
             a, b = INPUT_PARAMETERS[scaling.method]
             rule += f", {a} {fmt(scaling.first[0], digits)}, {b} {fmt(scaling.second[0], digits)}"
         first = "first sample: " if len(step.samples) > 1 else ""
         if len(pairs) <= SHOWN:
-            rows.append(("scaled", f"{first}{_arrows(pairs, digits)}   ({rule})"))
+            # The rule comes with the sentence that names it, the sample's own numbers
+            # (on the same line, key "raw") with the sentence that reads them.
+            rows.append(("scaled", rule))
+            rows.append(("raw", f"{first}{_arrows(pairs, digits)}"))
         else:
             rows.append(("scaled", f"all {len(pairs)} inputs: {rule}, per input"))
     targets = target_scaling(trace)
     if targets is not None:
-        pairs = target_pairs(trace, step)
+        pairs = sample_pairs(trace, step, "targets")
         lo, hi = fmt(targets.lo, digits), fmt(targets.hi, digits)
         shown = _arrows(pairs[:SHOWN], digits) if len(pairs) <= SHOWN else ""
         first = "first sample: " if len(step.samples) > 1 and shown else ""
@@ -116,11 +114,13 @@ def _stats_words(scaling: InputScaling, k: int, digits: int) -> str:
 
 def input_sentences(trace: Trace, step: Step, digits: int) -> tuple[str, str]:
     """(brief, fuller) sentences saying how the inputs were scaled, with this sample's
-    numbers when there are few inputs; empty texts without input scaling."""
+    numbers when there are few inputs; empty texts without input scaling. The sentence
+    that reads the sample's numbers opens the title's ``raw`` part (they appear on screen
+    as it says them)."""
     scaling = input_scaling(trace)
     if scaling is None:
         return "", ""
-    pairs = input_pairs(trace, step)
+    pairs = sample_pairs(trace, step, "inputs")
     brief = f"The inputs were {INPUT_WORDS[scaling.method].split(':')[0]}."
     words = INPUT_WORDS[scaling.method]
     if len(pairs) > SHOWN:
@@ -130,7 +130,8 @@ def input_sentences(trace: Trace, step: Step, digits: int) -> tuple[str, str]:
         )
     first, rest = pairs[0], pairs[1:]
     said = (
-        f"The inputs were {words}. So the network does not see {spoken_name(first.name)} as "
+        f"The inputs were {words}. [[raw]]So the network does not see "
+        f"{spoken_name(first.name)} as "
         f"{spoken(first.raw, digits)}: {_stats_words(scaling, 0, digits)}, it is "
         f"{spoken(first.scaled, digits)}"
     )
@@ -149,7 +150,7 @@ def target_sentence(trace: Trace, step: Step, digits: int) -> str:
     if scaling is None:
         return ""
     lo, hi = spoken(scaling.lo, digits), spoken(scaling.hi, digits)
-    pairs = target_pairs(trace, step)
+    pairs = sample_pairs(trace, step, "targets")
     if len(pairs) > SHOWN:
         return f"The targets were scaled into the range from {lo} to {hi}."
     told = "; ".join(
