@@ -63,7 +63,7 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
         "digits",
     ),
     "overview": ("network", "curve", "fit"),
-    "forward_unit": ("sum", "term1", "term2", "term3", "bias", "z", "a", "plot", "neuron"),
+    "forward_unit": ("sum", "field", "term1", "term2", "term3", "bias", "z", "a", "plot", "neuron"),
     "forward_layer": ("header", "rule", "strip", "caption", "neurons"),
     "loss": ("outputs", "table", "formula"),
     "backward_unit": (
@@ -75,18 +75,19 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
         "tangent",
         "delta",
         "label",
+        "blames",
         "why",
         "chain",
         "rule",
         "flat",
     ),
     "backward_layer": ("header", "rule", "strip", "caption"),
-    "gradients": ("gradients", "delta", "input", "product", "table", "note"),
+    "gradients": ("gradients", "delta", "input", "product", "mean", "edge", "table", "note"),
     "update": ("rule", "table", "weight", "edges", "field", "note"),
-    "update_ranking": ("title", "bars", "split", "note"),
-    "summary": ("curve", "note"),
+    "update_ranking": ("title", "bars", "largest", "split", "note"),
+    "summary": ("curve", "note", "cycle", "next"),
     "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),
-    "matrix_backward": ("delta", "unit", "grad", "cell", "note"),
+    "matrix_backward": ("delta", "next", "weights", "deriv", "unit", "grad", "cell", "note"),
     "batch": ("samples", "signs", "mean", "update", "strip"),
     "weight_slope": ("edge", "curve", "delta", "input", "gradient", "tangent", "step", "landed"),
     "update_thrown": ("computed", "applied", "thrown", "cost"),
@@ -146,6 +147,17 @@ def largest_terms(weights: np.ndarray, inputs: np.ndarray, count: int) -> list[i
 
 
 READ_ONE_BY_ONE = 4  # a layer with at most this many weights is worked through in order
+SAMPLES_SHOWN = 3  # a batch larger than READ_ONE_BY_ONE shows its largest terms of ∂L/∂w
+
+
+def shown_samples(terms: np.ndarray) -> list[int]:
+    """The samples whose terms δ·a of a weight's gradient a gradients beat shows, in
+    sample order: every sample of a small batch, else the SAMPLES_SHOWN largest in size
+    (the screen says so, "3 largest of 20"). The screen and the narration read this."""
+    terms = np.asarray(terms)
+    if len(terms) <= READ_ONE_BY_ONE:
+        return list(range(len(terms)))
+    return largest_terms(terms, np.ones_like(terms), SAMPLES_SHOWN)
 
 
 def example_weight(values: np.ndarray, *, largest: bool = False) -> tuple[int, int]:

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
+    DL,
+    DOWN,
+    DR,
+    LEFT,
     RIGHT,
+    UL,
+    UP,
+    UR,
     Create,
     FadeIn,
     FadeOut,
@@ -22,24 +29,29 @@ from manim import (
     SurroundingRectangle,
     VGroup,
     Write,
+    config,
 )
 
 from backprop_anim.maths.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat, example_weight
+from backprop_anim.storyboard import Beat, example_weight, shown_samples
 from backprop_anim.visual import formula as F
+from backprop_anim.visual.network import LEGIBLE_HEIGHT
 from backprop_anim.visual.panels import (
     ActivationPlot,
     Label,
     ValueTable,
 )
 
-from .base import BeatScene, unit_label
+from .base import NETWORK_REGION, PANEL_LEFT, BeatScene, _overlap, unit_label
 
 MAX_TERMS = 3
 MAX_GRAD_ROWS = 10
 MAX_EDGE_LABELS = 8
+# Where a delta may stand beside its neuron, in order of preference.
+DELTA_PLACES = (DOWN, DR, RIGHT, DL, LEFT, UR, UL, UP)
+DELTA_BUFF = 0.03
 
 
 # How the lecture names each reason a gradient is exactly zero (see zero_gradient_reasons).
@@ -70,14 +82,133 @@ class BackwardBeats(BeatScene):
         return get_loss(info.loss).fused_activation == info.activations[i]
 
     def delta_label(self, column: int, unit: int, value: float) -> Label:
+        """δ under its neuron (issue 11: "δ lands under the neuron"), covering no other
+        text and no neuron.
+
+        In a tall column the gap under a hidden unit also holds the next unit's name, so
+        the delta shrinks to fit it, down to the smallest size legible at 720p; where
+        even that does not fit it goes below-right, right, below-left, left or above.
+        Every delta of a column stands in the same place beside its neuron, chosen for
+        all the deltas this step explains in the column at once (they stay on screen
+        for the rest of the step), clear of the deltas placed before.
+        """
+        d = self.diagram
+        assert d is not None
+        key = (id(d), column)
+        if key not in self._delta_places:
+            self._delta_places[key] = self._delta_place(column)
+        size, direction = self._delta_places[key]
+        label = self._delta_text(value, size)
+        label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
+        if self._clash(label, self._delta_obstacles(column, unit)) == 0.0:
+            return label
+        # Nowhere clean for the whole column: the least crowded place for this one.
+        best: tuple[float, Label] | None = None
+        labels = [self._delta_text(value, size) for size in self._delta_sizes()]
+        for direction in DELTA_PLACES:
+            for label in labels:
+                label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
+                cost = self._clash(label, self._delta_obstacles(column, unit))
+                if best is None or cost < best[0]:
+                    best = (cost, label.copy())
+        assert best is not None
+        return best[1]
+
+    def _delta_text(self, value: float, size: float) -> Label:
+        text = self.text(f"δ={fmt(value, self.digits)}", font_size=size, color=self.theme.gradient)
+        text.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
+        return text
+
+    def _delta_sizes(self) -> list[float]:
+        """Text sizes to try: the diagram's, then smaller in steps of 10 %, down to the
+        smallest legible at 720p (a little above LEGIBLE_HEIGHT)."""
         d = self.diagram
         assert d is not None
         size = min(20.0, d.font_size())
-        text = self.text(f"δ={fmt(value, self.digits)}", font_size=size, color=self.theme.gradient)
-        text.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
-        circle = d.neuron(column, unit)
-        text.next_to(circle, [0, -1, 0], buff=0.05)
-        return text
+        probe = Label("δ=0.1234", font_size=size)
+        smallest = size * LEGIBLE_HEIGHT * 1.1 / probe.height
+        sizes = [size]
+        while sizes[-1] * 0.9 > smallest:
+            sizes.append(sizes[-1] * 0.9)
+        return sizes + ([smallest] if smallest < size else [])
+
+    def _delta_obstacles(self, column: int, unit: int) -> list:
+        others = [m for k, m in self.delta_labels.items() if k != (column, unit)]
+        return [*self.diagram_texts(), *others]
+
+    def _delta_place(self, column: int) -> tuple[float, np.ndarray]:
+        """(text size, direction) at which every delta this step explains in ``column``
+        sits clear of the diagram's texts, the neurons, the deltas already placed and
+        each other; the first place in order of preference."""
+        d = self.diagram
+        assert d is not None
+        step = self.step_of(self.current.beat)
+        units = [
+            tb.beat.unit
+            for tb in self.plan.timed
+            if tb.beat.kind == "backward_unit"
+            and tb.beat.step == step.step
+            and tb.beat.layer == column - 1
+            and d.is_drawn(column, tb.beat.unit)
+        ]
+        values = step.layers[column - 1].delta[0]
+        obstacles = [
+            *self.diagram_texts(),
+            *[m for (c, _), m in self.delta_labels.items() if c != column],
+        ]
+        sizes = self._delta_sizes()
+        texts = {
+            (u, n): self._delta_text(float(values[u]), size)
+            for u in units
+            for n, size in enumerate(sizes)
+        }
+        for direction in DELTA_PLACES:
+            for n, size in enumerate(sizes):
+                placed: list[Label] = []
+                for u in units:
+                    label = texts[(u, n)]
+                    label.next_to(d.neuron(column, u), direction, buff=DELTA_BUFF)
+                    if self._clash(label, [*obstacles, *placed]) > 0.0:
+                        break
+                    placed.append(label)
+                else:
+                    return size, direction
+        return sizes[0], DOWN
+
+    def diagram_texts(self) -> list:
+        """What the diagram writes around its neurons: names, layer captions, the "⋮"
+        and "64 units" marks, values beside small neurons, raw inputs, the picture."""
+        d = self.diagram
+        assert d is not None
+        texts = [*d.name_labels, *d.captions, *d.extras, *d.value_labels.values()]
+        texts += list(self.raw_labels)
+        if self.picture is not None:
+            texts.append(self.picture)
+        return texts
+
+    def _clash(self, label, obstacles: list) -> float:
+        """How badly ``label`` sits: the area it shares with other texts and neurons,
+        plus what leaves the network's side of the frame (0: a clean place)."""
+        d = self.diagram
+        assert d is not None
+        x0, x1 = label.get_left()[0], label.get_right()[0]
+        y0, y1 = label.get_bottom()[1], label.get_top()[1]
+        cost = 0.0
+        for m in obstacles:
+            w = min(x1, m.get_right()[0]) - max(x0, m.get_left()[0])
+            h = min(y1, m.get_top()[1]) - max(y0, m.get_bottom()[1])
+            if w > 0 and h > 0:
+                cost += w * h + 1.0
+        for pos in d.positions.values():
+            cx, cy = min(max(pos[0], x0), x1), min(max(pos[1], y0), y1)
+            if (cx - pos[0]) ** 2 + (cy - pos[1]) ** 2 < d.radius**2:
+                cost += 1.0 + d.radius**2
+        left, right = -config.frame_width / 2 + 0.05, PANEL_LEFT - 0.1
+        bottom = NETWORK_REGION.bottom - 0.4
+        top = min((c.get_bottom()[1] for c in d.captions), default=NETWORK_REGION.top)
+        cost += max(0.0, left - x0) + max(0.0, x1 - right)
+        cost += max(0.0, bottom - y0) + max(0.0, y1 - top)
+        return cost
 
     def pulses_back(self, edges: VGroup) -> list:
         """The next layer's deltas running back along the edges, right to left (the
@@ -216,7 +347,6 @@ class BackwardBeats(BeatScene):
         items += [chain, m3]
         panel = self.column_stack(items, buff=0.22)
         label = self.delta_label(i + 1, j, delta)
-        self.delta_labels = getattr(self, "delta_labels", {})
         error = m1[0] if i == n - 1 else m1
         parts = [
             ([*intro, *header], 0.6, "header"),
@@ -248,6 +378,8 @@ class BackwardBeats(BeatScene):
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
         said = self.said_parts(beat)
+        if "blames" in said and len(edges):  # every edge carries its share back, again
+            parts.append((self.pulses_back(edges), 0.8, "blames"))
         boxes: list[Mobject] = []  # one outline at a time: each sentence points at one thing
         if plot is not None and tag is not None:
 
@@ -357,7 +489,11 @@ class BackwardBeats(BeatScene):
                 text.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
                 text.move_to(d.edge_point(i, j, k, 0.35))
                 labels.add(text)
-            if not d.labels_fit(list(labels)):
+            # Together, clear of the neurons, of each other and of the deltas and names.
+            others = [*self.diagram_texts(), *self.delta_labels.values()]
+            if not d.labels_fit(list(labels)) or any(
+                _overlap(label, m) for label in labels for m in others
+            ):
                 labels = VGroup()
         others = {n: 0.3 for n in range(len(step.layers)) if n != i}
         grad_view = d.edge_raster(
@@ -409,15 +545,11 @@ class BackwardBeats(BeatScene):
                 else f"all {total} gradients are non-zero, each of its own size"
             )
         note = self.paragraph(text, font_size=20, color=t.frozen if n_zero else t.muted)
-        if batch > 1:
-            note2 = self.text(f"summed over the batch of {batch}", font_size=20, color=t.muted)
-            panel = self.column_stack([table, note, note2])
-            meet: list = []
-            extras: list = []
-        else:
-            example = example_weight(layer.grad_W, largest=True)
-            row, meet, labels, extras = self.gradient_meets(i, example, labels)
-            panel = self.column_stack([row, table, note])
+        example = example_weight(layer.grad_W, largest=True)
+        # The panel is laid out before the numbers' journeys are drawn up (they start
+        # and end where its pieces finally stand).
+        meets = self.batch_gradient_meets if batch > 1 else self.gradient_meets
+        panel, meet, labels, extras = meets(i, example, labels, [table, note])
         old_edges = d.edges_image
         d.edges_image = weight_view
         first = meet[0] if meet else []
@@ -437,10 +569,11 @@ class BackwardBeats(BeatScene):
             ]
         )
 
-    def gradient_meets(self, i: int, example: tuple[int, int], labels: VGroup):
+    def gradient_meets(self, i: int, example: tuple[int, int], labels: VGroup, below: list):
         """δ and a meet to make ∂L/∂w, for the example weight of layer i.
 
-        Returns the formula row ∂L/∂w = δ · a = 0.1385 · 0.5933 = 0.08217; the parts
+        Returns the panel: the formula row ∂L/∂w = δ · a = 0.1385 · 0.5933 = 0.08217 over
+        the pieces ``below`` (laid out first: the journeys end where they stand); the parts
         that build it (the first part's animations, then named parts: δ flies in from under
         its neuron, a from the neuron before, the product is written, and a copy of it
         lands on the edge as its label); the other edges' labels (shown with the table);
@@ -474,6 +607,7 @@ class BackwardBeats(BeatScene):
         row = VGroup(*[self.math(p) for p in pieces]).arrange(RIGHT, buff=0.12)
         for mob in row:
             mob.set_y(row.get_y())
+        panel = self.column_stack([row, *below])
         drawn = (i, k) in d.positions and (i + 1, j) in d.positions
         first: list = [Write(row[0])]
         pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
@@ -488,7 +622,7 @@ class BackwardBeats(BeatScene):
                 labels = VGroup(*[m for m in labels if m is not label])
             else:
                 label = self.edge_label(i, j, k, fmt(g, self.digits), t.gradient)
-        delta_at = getattr(self, "delta_labels", {}).get((i + 1, j))
+        delta_at = self.delta_labels.get((i + 1, j))
         a_at = d.value_labels.get((i, k))
 
         def arrive(piece, source, where):
@@ -507,4 +641,130 @@ class BackwardBeats(BeatScene):
         if label is not None:
             parts.append((self.fly_from(label, row[5].get_center(), row[5]), 0.7))
             extras.append(label)
-        return row, parts, labels, extras
+        return panel, parts, labels, extras
+
+    def batch_gradient_meets(self, i: int, example: tuple[int, int], labels: VGroup, below: list):
+        """A batch's gradient for the example weight of layer i, as the engine computes it.
+
+        Each sample's δ (the trace's, carrying the batch mean's 1/B) meets the input it
+        carried; their products (``Step.gradient_terms``) fly into one sum, which is the
+        mean of the samples' own gradients and the traced ∂L/∂w; a copy of it lands on
+        the edge as its label. Sample 1's δ and a leave the labels that show them (under
+        its neuron, in the input's neuron); the other samples' leave the neurons. A batch
+        larger than four shows its three largest terms, and says so.
+
+        Returns what :meth:`gradient_meets` returns: the panel (the block over
+        ``below``), the parts (the first part's animations, then the named parts delta,
+        input, product, mean and edge), the other edges' labels and what to fade out.
+        """
+        step = self.step_of(self.current.beat)
+        t = self.theme
+        d = self.diagram
+        assert d is not None
+        trace = self.plan.trace
+        layer = step.layers[i]
+        a_prev = step.a_prev(i)
+        j, k = example
+        me, src = unit_label(trace, i + 1, j), unit_label(trace, i, k)
+        g = float(layer.grad_W[j, k])
+        terms = step.gradient_terms(i, j, k)
+        samples = shown_samples(terms)
+        size = len(terms)
+        head = self.math(
+            F.grad(F.var("L"), F.sub("w", f"{me},{src}"))
+            + F.lit("=")
+            + F.sym("sum")
+            + F.sub("delta", me)
+            + F.sym("dot")
+            + F.sub("a", src)
+        )
+        rows = [
+            [
+                f"sample {step.samples[s] + 1}",
+                fmt(layer.delta[s, j], self.digits),
+                fmt(a_prev[s, k], self.digits),
+                fmt(terms[s], self.digits),
+            ]
+            for s in samples
+        ]
+        colors = [[None, t.gradient, None, t.gradient] for _ in samples]
+        table = ValueTable(
+            ["", f"δ {me}", f"a {src}", "δ · a"], rows, t, font_size=20, colors=colors
+        )
+        for row in table.rows[1:]:
+            for cell in row:
+                self._record(cell.text)
+        total = self.text(fmt(g, self.digits), font_size=22, color=t.gradient)
+        words = self.text(
+            "sum: the mean of the samples' own ∂L/∂w"
+            if size == len(samples)
+            else f"sum over all {size}: the mean of their own ∂L/∂w",
+            font_size=18,
+            color=t.muted,
+        )
+        last = table.rows[-1]
+        total.next_to(last, DOWN, buff=0.2)
+        total.align_to(last[3], RIGHT)
+        words.next_to(total, LEFT, buff=0.25)
+        sum_line = VGroup(words, total)
+        why = (
+            f"the {len(samples)} largest of {size} samples; " if len(samples) < size else ""
+        ) + f"each δ carries the batch mean's 1/{size}"
+        caption = self.text(why, font_size=18, color=t.muted)
+        block = VGroup(head, VGroup(table, sum_line), caption).arrange(
+            DOWN, buff=0.18, aligned_edge=LEFT
+        )
+        panel = self.column_stack([block, *below], buff=0.22)
+        drawn = d.is_drawn(i, k) and d.is_drawn(i + 1, j)
+        first: list = [Write(head), *[FadeIn(m) for m in table.rows[0]]]
+        first += [FadeIn(m) for m in table.submobjects if m not in table.rows]
+        first += [FadeIn(row[0]) for row in table.rows[1:]]
+        pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
+        label = None
+        extras: list = []
+        if drawn:
+            edge = d.edge(i, j, k, t.highlight, 4)
+            first.append(Create(edge))
+            extras.append(edge)
+            if len(labels) == len(pairs):  # every drawn edge has its label
+                label = labels[pairs.index((j, k))]
+                labels = VGroup(*[m for m in labels if m is not label])
+            else:
+                label = self.edge_label(i, j, k, fmt(g, self.digits), t.gradient)
+
+        def arrive(piece, s: int, label_there, where):
+            """From the label that shows sample 1's number, else from the neuron."""
+            if s == 0 and label_there is not None:
+                return self.fly_from(piece, label_there.get_center(), label_there)
+            if where in d.positions:
+                return self.fly_from(piece, d.positions[where])
+            return FadeIn(piece)
+
+        deltas = [
+            arrive(row[1], s, self.delta_labels.get((i + 1, j)), (i + 1, j))
+            for s, row in zip(samples, table.rows[1:], strict=True)
+        ]
+        inputs = [
+            arrive(row[2], s, d.value_labels.get((i, k)), (i, k))
+            for s, row in zip(samples, table.rows[1:], strict=True)
+        ]
+        products = [Write(row[3]) for row in table.rows[1:]]
+        # Each product goes into the sum: one copy of the sum leaves each product's cell,
+        # all land on the sum (the extra copies leave with the panel).
+        copies = [total, *[total.copy() for _ in samples[1:]]]
+        into_sum = [
+            self.fly_from(c, row[3].get_center(), row[3])
+            for c, row in zip(copies, table.rows[1:], strict=True)
+        ]
+        extras += copies[1:]
+        parts = [
+            first,
+            (deltas, 0.7, "delta"),
+            (inputs, 0.7, "input"),
+            (products, 0.6, "product"),
+            ([*into_sum, FadeIn(words), FadeIn(caption)], 0.8, "mean"),
+        ]
+        if label is not None:
+            parts.append((self.fly_from(label, total.get_center(), total), 0.7, "edge"))
+            extras.append(label)
+        return panel, parts, labels, extras

@@ -154,6 +154,11 @@ class BeatScene(Scene):
         self.current: TimedBeat | None = None
         # Per layer of the current step: weights whose gradient is exactly zero.
         self.not_moving: dict[int, np.ndarray] = {}
+        # The step's deltas under their neurons (the backward beats'), by (column, unit),
+        # and the raw inputs under scaled input neurons: texts others keep clear of.
+        self.delta_labels: dict[tuple[int, int], Mobject] = {}
+        self.raw_labels: list[Mobject] = []
+        self._delta_places: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
         self._frames_left = 0
         self._still: np.ndarray | None = None  # the last held frame of the current beat
         super().__init__(**kwargs)
@@ -590,6 +595,8 @@ class BeatScene(Scene):
         self.picture = None
         self.diagram_step = step.step
         self.not_moving = {}
+        self.delta_labels = {}
+        self.raw_labels = []
         self.plan.layout[str(step.step)] = {
             f"{c},{u}": [
                 *self._pixel(pos),
@@ -616,7 +623,8 @@ class BeatScene(Scene):
             anims.append(FadeIn(self.picture))
         if with_inputs:
             anims.extend(self.fill_layer(0, step.x[0]))
-            anims.extend(FadeIn(m) for m in self.raw_input_labels(step))
+            self.raw_labels = self.raw_input_labels(step)
+            anims.extend(FadeIn(m) for m in self.raw_labels)
         return anims
 
     def raw_input_labels(self, step: Step) -> list[Mobject]:
@@ -762,7 +770,7 @@ class BeatScene(Scene):
         the deltas written under them."""
         d = self.diagram
         assert d is not None
-        others = [*d.name_labels, *getattr(self, "delta_labels", {}).values()]
+        others = [*d.name_labels, *self.delta_labels.values()]
         spots = []
         for t in EDGE_LABEL_SPOTS:
             at = d.edge_point(layer, unit, source, t)

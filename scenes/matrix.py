@@ -21,6 +21,8 @@ from backprop_anim.visual.matrix import MAX_SHOWN, MatrixGrid, matrix_row
 from .base import BeatScene, unit_label
 from .forward import DIM, MAX_EDGE_LABELS
 
+# The factors of Δ = (Δ_next·W_next) ⊙ f'(Z), each its own part, in the order spoken.
+FACTORS = ("next", "weights", "deriv")
 FONT = 24  # matrix numbers: about 15 px high at 480p, 22 px at 720p
 OP_FONT = 26
 
@@ -90,7 +92,7 @@ class MatrixBeats(BeatScene):
     def delta_at(self, column: int, unit: int):
         """Where a delta lives: its label under the neuron (the backward beat's), else the
         neuron."""
-        label = getattr(self, "delta_labels", {}).get((column, unit))
+        label = self.delta_labels.get((column, unit))
         if label is not None:
             return label.get_center()
         d = self.diagram
@@ -201,6 +203,7 @@ class MatrixBeats(BeatScene):
         own = [(0, j)]  # sample 1, this unit: the delta its backward beat showed
         delta = self.grid(layer.delta, "Δ", own)
         flights: list = []
+        factor_parts: dict = {}  # a factor's grid -> the part that brings it in
         shown_next: list[int] = []  # the next layer's units whose deltas come back here
         if last:
             loss = get_loss(info.loss)
@@ -219,6 +222,7 @@ class MatrixBeats(BeatScene):
                     matrix_row([self.op("="), delta]),
                 ]
                 flights.append((fz, (0, j), self.at_neuron(i + 1, j)))
+                factor_parts[fz] = "deriv"
         else:
             nxt = step.layers[i + 1]
             outs = range(nxt.W.shape[0])
@@ -234,6 +238,7 @@ class MatrixBeats(BeatScene):
                 flights.append((dn, (0, c), self.delta_at(i + 2, c)))
                 flights.append((wn, (c, j), self.edge_at(i + 1, c, j)))
             flights.append((fz, (0, j), self.at_neuron(i + 1, j)))
+            factor_parts.update({dn: "next", wn: "weights", fz: "deriv"})
         batch = layer.delta.shape[0]
         column = [(r, k) for r in range(batch)][:1]
         xs = self.grid(a_prev, a_name, column)
@@ -251,13 +256,22 @@ class MatrixBeats(BeatScene):
             "grad_W = delta.T @ a_prev",
         )
         panel = self.column_stack([*rows, *grad_rows, note, code], buff=0.22)
-        shells, sends = [], []
+        # The rows' operators and Δ's frame come in first; each factor then comes in at
+        # the word that names it (parts "next", "weights", "deriv"): its matrix, and its
+        # highlighted numbers flying from where they live in the network.
+        factors = {id(g): name for g, name in factor_parts.items()}
+        shells: list = []
+        by_factor: dict[str, list] = {}
         for row in rows:
-            mine = [f for f in flights if f[0] in row.submobjects]
-            later = [delta.cells[(0, j)]] if delta in row.submobjects else []
-            shell, fly = self.arrive(row, mine, later)
-            shells += shell
-            sends += fly
+            for piece in row.submobjects:
+                part = factors.get(id(piece))
+                mine = [f for f in flights if f[0] is piece]
+                later = [delta.cells[(0, j)]] if piece is delta else []
+                shell, fly = self.arrive(VGroup(piece), mine, later)
+                if part is None:
+                    shells += [*shell, *fly]
+                else:
+                    by_factor.setdefault(part, []).extend([*shell, *fly])
         # The delta of this unit, from under its neuron, as the sentence names it.
         delta_cell = delta.cells[(0, j)]
         at = self.delta_at(i + 1, j)
@@ -268,7 +282,8 @@ class MatrixBeats(BeatScene):
         self.run(
             [
                 ([*intro, *header, *dim], 0.6),
-                ([*shells, *sends], 1.4, "delta"),
+                (shells, 0.8, "delta"),
+                *[(by_factor[name], 0.7, name) for name in FACTORS if name in by_factor],
                 ([unit_in], 0.6, "unit"),
                 ([*g_shell, *x_in, *g2_shell], 1.0, "grad"),
                 (cell_in, 0.6, "cell"),

@@ -144,7 +144,7 @@ class SlopeBeats(BeatScene):
         # Beside the tangent where nothing else is drawn: the first of a few places around
         # the point that stays inside the plot and clear of the curve and the tangent.
         slope_label.move_to(self.free_spot(slope_label, plot, ws, losses, tangent, w, step.loss))
-        delta_from = getattr(self, "delta_labels", {}).get((i + 1, j))
+        delta_from = self.delta_labels.get((i + 1, j))
         a_from = d.value_labels.get((i, k)) if d.is_drawn(i, k) else None
         if single:
             delta_in = (

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Group, VGroup, Write
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Create,
+    FadeIn,
+    FadeOut,
+    Group,
+    SurroundingRectangle,
+    VGroup,
+    Write,
+)
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat, example_weight
@@ -365,14 +377,24 @@ class UpdateBeats(BeatScene):
         panel = self.column_stack([title, bars, note])
         # With weight decay the legend of the two parts comes in as its sentence splits them.
         legend = list(title[1:]) if split is not None else []
+        # Where a sentence names the largest and the smallest move, their bars are
+        # outlined: the top one, and the smallest that moved where it is among the shown.
+        largest = None
+        if "largest" in self.said_parts(beat) and len(bars):
+            moving = [e for e in entries if e[0] > 0]
+            rows = [0] + [n for n, e in enumerate(shown) if n and moving and e[3] == moving[-1][3]]
+            largest = VGroup(
+                *[SurroundingRectangle(bars[n], color=t.highlight, buff=0.05) for n in rows]
+            )
         self.run(
             [
                 ([*intro, *header], 0.6),
                 ([FadeIn(m) for m in title if m not in legend], 0.4, "title"),
                 (FadeIn(bars, lag_ratio=0.15), 1.6, "bars"),
+                *([(Create(largest), 0.5, "largest")] if largest is not None else []),
                 *([([FadeIn(m) for m in legend], 0.6, "split")] if legend else []),
                 (FadeIn(note), 0.4, "note"),
                 (None, 2.0),
-                (FadeOut(panel), 0.5),
+                ([FadeOut(panel)] + ([FadeOut(largest)] if largest is not None else []), 0.5),
             ]
         )

@@ -20,7 +20,7 @@ import numpy as np
 from ..maths.activations import Activation, get_activation
 from ..maths.losses import Loss, get_loss
 from ..numbers import spoken
-from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms
+from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms, shown_samples
 from ..trace.model import LayerStep, Step, Trace
 from ..trace.scaling import target_scaling
 from ..visual import formula as F
@@ -518,8 +518,8 @@ class Explainer:
                 self.say_once(
                     said,
                     "receptive field",
-                    f"Its {len(w)} weights are drawn as the picture they look at: blue where "
-                    "a bright pixel raises z, orange where it lowers it.",
+                    f"[[field]]Its {len(w)} weights are drawn as the picture they look at: blue "
+                    "where a bright pixel raises z, orange where it lowers it.",
                     FULL,
                 )
             self.say(
@@ -537,15 +537,16 @@ class Explainer:
             self.say_once(
                 said,
                 f"squash {act.name}",
-                f"{act.spoken.capitalize()} squashes any z into the range between {low} and "
-                "one; this bend is what lets stacked layers do more than one straight-line map.",
+                f"[[plot]]{act.spoken.capitalize()} squashes any z into the range between {low} "
+                "and one; this bend is what lets stacked layers do more than one straight-line "
+                "map.",
                 DETAIL,
             )
         elif act.name == "relu" and z > 0:
             self.say_once(
                 said,
                 "relu bend",
-                "A ReLU is the simplest bend: it keeps positive values and cuts negative "
+                "[[plot]]A ReLU is the simplest bend: it keeps positive values and cuts negative "
                 "ones to zero.",
                 DETAIL,
             )
@@ -553,7 +554,7 @@ class Explainer:
             self.say_once(
                 said,
                 f"passes on {i}",
-                f"This value is what {u} passes on to {self.layer(i + 1)}.",
+                f"[[neuron]]This value is what {u} passes on to {self.layer(i + 1)}.",
                 DETAIL,
             )
         terms_tex = " + ".join(
@@ -980,9 +981,9 @@ class Explainer:
         self.say_once(
             said,
             "chain through weights",
-            f"This is the chain rule again, now through the weights: a change in {u} reaches "
-            "the loss along every edge to the next layer, so the blames add up. The weights "
-            "used are the old ones, from the forward pass.",
+            f"[[blames]]This is the chain rule again, now through the weights: a change in {u} "
+            "reaches the loss along every edge to the next layer, so the blames add up; the "
+            "weights used are the old ones, from the forward pass.",
             DETAIL,
         )
         self._why_derivative(said, i, dadz)
@@ -1097,6 +1098,27 @@ class Explainer:
                 f"the weight {first}.",
                 STANDARD,
             )
+        elif size > 1:
+            # The batch, as the engine adds it up: each sample's delta meets its input, the
+            # products (Step.gradient_terms) go into one sum, which lands on the edge.
+            j, k = example
+            terms = step.gradient_terms(i, j, k)
+            shown = shown_samples(terms)
+            which = (
+                f", on screen the {len(shown)} largest of the {size}" if len(shown) < size else ""
+            )
+            self.say(
+                said,
+                f"For {self.edge(i, j, k)}, [[delta]]each sample's delta meets [[input]]the "
+                f"input it carried, [[product]]one product per sample{which}. [[mean]]Added "
+                f"up, they make {self.n(L.grad_W[j, k])}: each delta carries one over {size} "
+                "of the batch mean, so the sum is the mean of the samples' own gradients, "
+                "[[edge]]and that is the gradient the weight gets.",
+                FULL,
+            )
+            lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
+            parts = join_words([f"{self.n(L.grad_W[e])} for {self.edge(i, *e)}" for e in edges])
+            self.say(said, f"[[table]]{lead} {parts}.", FULL)
         else:
             lead = "The gradients are" if total <= LIST_LIMIT else "The largest, in size, are"
             parts = join_words(
@@ -1110,8 +1132,9 @@ class Explainer:
         j, k = example
         self.say(
             said,
-            f"[[gradients]]The gradients of {self.layer(i)}: the largest is "
-            f"[[product]]{self.n(L.grad_W[j, k])}, for {self.edge(i, j, k)}.",
+            f"[[gradients]]The gradients of {self.layer(i)}{summed}: the largest is "
+            f"[[{'mean' if size > 1 else 'product'}]]{self.n(L.grad_W[j, k])}, for "
+            f"{self.edge(i, j, k)}.",
             BRIEF,
         )
         self.say_once(
@@ -1174,7 +1197,7 @@ class Explainer:
         lead = "some because " if len(why) > 1 else ""
         self.say(
             said,
-            f"{count} of the {total} weights have a gradient of exactly zero: "
+            f"[[note]]{count} of the {total} weights have a gradient of exactly zero: "
             + "; ".join(lead + w for w in why)
             + ".",
         )
@@ -1386,7 +1409,7 @@ class Explainer:
         total = len(moves)
         moved = [m for m in moves if m[0] != 0]
         moved.sort(key=lambda m: -m[0])
-        self.say(said, "Do all the weights change, and by the same amount?", FULL)
+        self.say(said, "[[title]]Do all the weights change, and by the same amount?", FULL)
         if moved:
             _, i1, j1, k1 = moved[0]
             _, i2, j2, k2 = moved[-1]
@@ -1399,19 +1422,21 @@ class Explainer:
             }.get(self.opt.get("name", "sgd"), "the learning rate times its own gradient")
             if self.opt.get("weight_decay") and self.opt.get("name", "sgd") == "sgd":
                 rule = "the learning rate times its own gradient plus lambda times itself"
-            self.say(said, f"{count} weights changed, each by its own amount: {rule}.", FULL)
+            self.say(
+                said, f"[[bars]]{count} weights changed, each by its own amount: {rule}.", FULL
+            )
             if len(moved) > 1:
                 # Sizes, as the bars on screen show them (|w+ - w|); the sign becomes a word.
                 self.say(
                     said,
-                    f"The largest move is {self.edge(i1, j1, k1)}, {self._way(big)} by "
+                    f"[[largest]]The largest move is {self.edge(i1, j1, k1)}, {self._way(big)} by "
                     f"{self.n(abs(big))}; the smallest, {self.edge(i2, j2, k2)}, "
                     f"{self._way(small)} by {self.n(abs(small))}.",
                     FULL,
                 )
                 self.say(
                     said,
-                    f"Each weight moves by its own amount, from {self.n(abs(big))} for the "
+                    f"[[bars]]Each weight moves by its own amount, from {self.n(abs(big))} for the "
                     f"largest move down to {self.n(abs(small))}.",
                     BRIEF,
                 )
@@ -1420,7 +1445,8 @@ class Explainer:
         if still:
             self.say(
                 said,
-                f"{still} of the {total} weights did not move: {self._still_reasons(step)}.",
+                f"[[note]]{still} of the {total} weights did not move: "
+                f"{self._still_reasons(step)}.",
             )
         self.say(
             said,
@@ -1484,17 +1510,19 @@ class Explainer:
             )
         else:
             change = f"the same as before, {self.n(before)}"
-        self.say(said, f"After the update, the loss on {what} is {self.n(after)}, {change}.")
+        self.say(
+            said, f"[[curve]]After the update, the loss on {what} is {self.n(after)}, {change}."
+        )
         self.say(
             said,
-            "One step moves the weights only a little; training repeats these same steps, "
-            "many times, over all the samples.",
+            "[[note]]One step moves the weights only a little; training repeats these same "
+            "steps, many times, over all the samples.",
             FULL,
         )
         self.say(
             said,
-            "Forward, loss, backward, update: that is one iteration of gradient descent. The "
-            "next step starts again from the new weights.",
+            "[[cycle]]Forward, loss, backward, update: that is one iteration of gradient "
+            "descent. [[next]]The next step starts again from the new weights.",
             DETAIL,
         )
         said.formulas.append(f"L: {self.v(before)} \\to {self.v(after)}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..maths.losses import get_loss
 from ..storyboard import Beat, batch_weight, gradient_input
 
 if TYPE_CHECKING:
@@ -92,22 +93,30 @@ def matrix_backward(ex: Explainer, beat: Beat) -> Said:
     size = step.x.shape[0]
     last = i == len(step.layers) - 1
     said = Said(f"Matrix form: the backward pass of {ex.layer(i)}")
-    # Parts: the delta rows (the next layer's deltas and weights flying in), this unit's
-    # delta, the gradient rows, the gradient's cell (from its edge), the note and code.
+    # Parts: the delta rows, then each factor as its words name it (the next layer's
+    # deltas, its weights, f'(Z): each flies in from the network), this unit's delta, the
+    # gradient rows, the gradient's cell (from its edge), the note and code.
     if last:
+        loss = get_loss(ex.trace.network.loss)
+        fused = loss.fused_activation == ex.trace.network.activations[i]
+        slope = (
+            "the output minus the target, the chain rule's product in closed form"
+            if fused
+            else "the loss's slope with respect to the outputs, element by element times "
+            "[[deriv]]f prime of Z"
+        )
         ex.say(
             said,
-            "[[delta]]Backwards in matrix form: at the output, Delta is the loss's slope with "
-            "respect to the outputs, element by element times f prime of Z; [[unit]]the delta "
-            f"of {u}, {ex.n(layer.delta[0, j])}, is in row one.",
+            f"[[delta]]Backwards in matrix form: at the output, Delta is {slope}; [[unit]]the "
+            f"delta of {u}, {ex.n(layer.delta[0, j])}, is in row one.",
             FULL,
         )
     else:
         ex.say(
             said,
-            f"[[delta]]For {ex.layer(i)}, Delta equals the next layer's Delta times its weight "
-            "matrix, element by element times f prime of Z: the same sum over outgoing edges "
-            "as before, for every neuron and sample at once.",
+            f"[[delta]]For {ex.layer(i)}, Delta equals [[next]]the next layer's Delta times "
+            "[[weights]]its weight matrix, element by element times [[deriv]]f prime of Z: "
+            "the same sum over outgoing edges as before, for every neuron and sample at once.",
             FULL,
         )
         ex.say(

@@ -140,6 +140,19 @@ class Step:
         """Loss after the update minus loss before, on this step's batch (negative: learned)."""
         return self.loss_after - self.loss
 
+    def a_prev(self, i: int) -> np.ndarray:
+        """The activations layer ``i`` reads, [batch][fan_in]: the inputs for the first."""
+        return self.x if i == 0 else self.layers[i - 1].a
+
+    def gradient_terms(self, i: int, j: int, k: int) -> np.ndarray:
+        """Each sample's term of layer ``i``'s ∂L/∂W[j, k], [batch]: δ[s, j]·a_prev[s, k],
+        the products the engine's ``delta.T @ a_prev`` adds up (so they sum to ``grad_W``).
+
+        Every loss is a mean over the batch, so each δ carries its 1/B: the sum of these
+        terms is the mean of the samples' own gradients (``grad_W_per_sample``, which are
+        B times these). The gradients beat shows them meeting, sample by sample."""
+        return self.layers[i].delta[:, j] * self.a_prev(i)[:, k]
+
     @property
     def loss_change_percent(self) -> float:
         return 100.0 * self.loss_change / self.loss if self.loss else 0.0
