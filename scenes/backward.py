@@ -379,6 +379,8 @@ class BackwardBeats(BeatScene):
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
         said = self.said_parts(beat)
+        if "blames" in said and len(edges):  # every edge carries its share back, again
+            parts.append((self.pulses_back(edges), 0.8, "blames"))
         boxes: list[Mobject] = []  # one outline at a time: each sentence points at one thing
         if plot is not None and tag is not None:
 

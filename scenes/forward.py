@@ -196,11 +196,12 @@ class ForwardBeats(BeatScene):
             ([*intro, *header], 0.8),
             (
                 [Create(edges), FadeIn(labels), Write(eq_sym), FadeIn(row[0])]
-                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])
-                + ([FadeIn(field)] if field is not None else []),
+                + ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else []),
                 1.0,
                 "sum",
             ),
+            # The unit's weights as a picture, as its sentence says what the colours mean.
+            *([(FadeIn(field), 0.5, "field")] if field is not None else []),
             (ShowPassingFlash(edges.copy().set_stroke(t.highlight, width=8), time_width=0.5), 0.6),
         ]
         marks = VGroup()  # outlines on the pixel and the weight of each term read

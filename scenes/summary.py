@@ -39,6 +39,23 @@ class SummaryBeats(BeatScene):
         if verdict.width > 6.2:
             verdict.scale_to_fit_width(6.2)
         verdict.set_x(3.7)
+        # Where the words say them (the detailed level): the whole cycle lights up in the
+        # phase bar, and the next step's starting point is written under the verdict.
+        said = self.said_parts(beat)
+        tail: list = []
+        if "cycle" in said and self.phase_bar is not None:
+            tail.append(
+                ([m.animate.set_color(t.highlight).build() for m in self.phase_bar], 0.6, "cycle")
+            )
+        if "next" in said:
+            following = self.text(
+                "the next step starts from these new weights", font_size=22, color=t.muted
+            )
+            following.next_to(verdict, DOWN, buff=0.3).set_x(3.7)
+            if following.width > 6.2:
+                following.scale_to_fit_width(6.2)
+            group.add(following)
+            tail.append((FadeIn(following), 0.5, "next"))
         self.run(
             [
                 ([*intro, *header], 0.6),
@@ -46,6 +63,7 @@ class SummaryBeats(BeatScene):
                 (GrowArrow(arrow), 0.5),
                 (FadeIn(after), 0.6),
                 (FadeIn(verdict), 0.5, "note"),
+                *tail,
                 (None, 2.0),
                 (FadeOut(group), 0.4),
             ]

@@ -46,10 +46,6 @@ UNTIED: tuple[str, ...] = (
     r"Yet every backward pass computed the gradients",
     # forward unit (detailed)
     r"The forward pass goes layer by layer",
-    r"The (sigmoid|hyperbolic tangent) squashes any z",
-    r"A ReLU is the simplest bend",
-    r"This value is what \S+( \d+)? passes on to",
-    r"Its \d+ weights are drawn as the picture they look at",
     # loss (detailed): the loss's formula in words
     r"It is (half|minus) the (sum|mean), over the outputs",
     r"The output layer is linear, so it can produce any value",
@@ -57,29 +53,19 @@ UNTIED: tuple[str, ...] = (
     r"The backward pass runs in the opposite order",
     r"It uses the weights as they were in the forward pass",
     r"The long way, the loss's slope with respect to the output",
-    r"This is the chain rule again, now through the weights",
-    r"The weights used are the old ones",
     # gradients
-    r"\d+ of the \d+ weights have a gradient of exactly zero",
     r"Each bias has a gradient too",
     r"A gradient is only as large as the activation on its edge",
     # update
     r"Every gradient is known now, so the weights can change\.",
     r"The layers are updated one after another",
-    r"The biases move the same way",
     r"The minus sign sends the weight downhill",
     r"The learning rate is a choice, not something learned",
     r"After correcting both for their start at zero",
     r"Dividing by the square root of v",
-    # update ranking (a beat whose decay sentences are marked: the others are not)
-    r"Do all the weights change, and by the same amount\?",
-    r"All \d+ weights changed, each by its own amount",
-    r"The largest move is the weight from",
+    # update ranking
     r"A weight moves more when the unit it feeds is more to blame",
     r"With this optimizer, the step also depends on the gradients of earlier steps",
-    # summary (detailed: four sentences, two parts)
-    r"Forward, loss, backward, update: that is one iteration",
-    r"The next step starts again from the new weights\.",
 )
 
 

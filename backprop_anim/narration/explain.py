@@ -24,7 +24,7 @@ from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms, shown
 from ..trace.model import LayerStep, Step, Trace
 from ..trace.scaling import target_scaling
 from ..visual import formula as F
-from . import matrices, scaling, slope, thrown
+from . import matrices, pictures, scaling, slope, thrown
 from .decay import decay_ranking, decay_update
 from .speech import MARK
 
@@ -518,8 +518,8 @@ class Explainer:
                 self.say_once(
                     said,
                     "receptive field",
-                    f"Its {len(w)} weights are drawn as the picture they look at: blue where "
-                    "a bright pixel raises z, orange where it lowers it.",
+                    f"[[field]]Its {len(w)} weights are drawn as the picture they look at: blue "
+                    "where a bright pixel raises z, orange where it lowers it.",
                     FULL,
                 )
             self.say(
@@ -537,15 +537,16 @@ class Explainer:
             self.say_once(
                 said,
                 f"squash {act.name}",
-                f"{act.spoken.capitalize()} squashes any z into the range between {low} and "
-                "one; this bend is what lets stacked layers do more than one straight-line map.",
+                f"[[plot]]{act.spoken.capitalize()} squashes any z into the range between {low} "
+                "and one; this bend is what lets stacked layers do more than one straight-line "
+                "map.",
                 DETAIL,
             )
         elif act.name == "relu" and z > 0:
             self.say_once(
                 said,
                 "relu bend",
-                "A ReLU is the simplest bend: it keeps positive values and cuts negative "
+                "[[plot]]A ReLU is the simplest bend: it keeps positive values and cuts negative "
                 "ones to zero.",
                 DETAIL,
             )
@@ -553,7 +554,7 @@ class Explainer:
             self.say_once(
                 said,
                 f"passes on {i}",
-                f"This value is what {u} passes on to {self.layer(i + 1)}.",
+                f"[[neuron]]This value is what {u} passes on to {self.layer(i + 1)}.",
                 DETAIL,
             )
         terms_tex = " + ".join(
@@ -980,9 +981,9 @@ class Explainer:
         self.say_once(
             said,
             "chain through weights",
-            f"This is the chain rule again, now through the weights: a change in {u} reaches "
-            "the loss along every edge to the next layer, so the blames add up. The weights "
-            "used are the old ones, from the forward pass.",
+            f"[[blames]]This is the chain rule again, now through the weights: a change in {u} "
+            "reaches the loss along every edge to the next layer, so the blames add up; the "
+            "weights used are the old ones, from the forward pass.",
             DETAIL,
         )
         self._why_derivative(said, i, dadz)
@@ -1196,7 +1197,7 @@ class Explainer:
         lead = "some because " if len(why) > 1 else ""
         self.say(
             said,
-            f"{count} of the {total} weights have a gradient of exactly zero: "
+            f"[[note]]{count} of the {total} weights have a gradient of exactly zero: "
             + "; ".join(lead + w for w in why)
             + ".",
         )
@@ -1221,9 +1222,6 @@ class Explainer:
             self.say(said, self._not_updated(i, L.update_reason))
             said.formulas.append(r"w^+ = w")
             return said
-        edges = [(j, k) for j in range(units) for k in range(fan_in)]
-        if len(edges) > LIST_LIMIT:
-            edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
         # The weight the screen changes as its sentence says it (storyboard.example_weight).
         j, k = example_weight(L.delta_W)
         name = self.opt.get("name", "sgd")
@@ -1295,34 +1293,24 @@ class Explainer:
                 f"{self.n(lr)} times {self.n(g)} gives [[weight]]{self.n(w_next)}.",
                 FULL,
             )
-        others = [
-            f"{'the weight ' if n == 0 else ''}from {self.prev_name(i, kk)} to "
-            f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
-            for n, (jj, kk) in enumerate(edges[1:])
-        ]
-        if others:  # the table on screen shows them; only the detailed level reads them
-            self.say(said, f"[[edges]]Likewise, {join_words(others)}.", DETAIL)
+        self.other_weights(said, i, L)
         self.say(
             said,
             f"[[rule]]{self.layer(i).capitalize()}: each weight moves against its gradient; "
-            f"{self.edge(i, j, k)} becomes [[weight]]{self.n(w_next)}.",
+            f"{self.edge(i, j, k)} becomes [[weight]]{self.n(w_next)}{self.others_too(L)}",
             BRIEF,
         )
-        # The other edges change as the biases are said to move, unless "Likewise" did it.
-        edges_mark = "" if others and self.level == "detailed" else "[[edges]]"
+        pictures.weights_change(self, said, i, L, j)
         if L.biases_updated:
             self.say_once(
                 said,
                 "biases move",
-                f"{edges_mark}The biases move the same way, against their own gradients.",
+                "[[note]]The biases move the same way, against their own gradients.",
                 FULL,
             )
         else:
             self.say_once(
-                said,
-                "biases fixed",
-                f"{edges_mark}The biases are not updated in this lecture.",
-                FULL,
+                said, "biases fixed", "[[note]]The biases are not updated in this lecture.", FULL
             )
         if name == "sgd":
             self.say_once(
@@ -1346,6 +1334,36 @@ class Explainer:
                     f"{self.v(L.W_next[jj, kk])}"
                 )
         return said
+
+    def other_weights(self, said: Said, i: int, L: LayerStep) -> None:
+        """The sentence at which every other edge of the layer turns to its w⁺ (the
+        update beat's ``edges`` part): the detailed level reads them (the largest few of
+        a large layer), the standard level says they move too."""
+        units, fan_in = L.W.shape
+        if units * fan_in == 1:
+            return
+        edges = [(j, k) for j in range(units) for k in range(fan_in)]
+        if len(edges) > LIST_LIMIT:
+            edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
+        edges = [e for e in edges if e != example_weight(L.delta_W)] or edges
+        others = [
+            f"{'the weight ' if n == 0 else ''}from {self.prev_name(i, kk)} to "
+            f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
+            for n, (jj, kk) in enumerate(edges)
+        ]
+        rest = "" if len(edges) == units * fan_in - 1 else "; every other weight by its own amount"
+        self.say(said, f"[[edges]]Likewise, {join_words(others)}{rest}.", DETAIL)
+        self.say(
+            said,
+            f"[[edges]]Every other weight of {self.layer(i)} moves the same way, by its own "
+            "amount.",
+            STANDARD,
+        )
+
+    @staticmethod
+    def others_too(L: LayerStep) -> str:
+        """The brief level's end of its update sentence: the other edges change at it."""
+        return ", [[edges]]and every other weight with it." if L.W.size > 1 else "."
 
     # -- matrix form and the batch (words in narration/matrices.py) ------------------
 
@@ -1391,7 +1409,7 @@ class Explainer:
         total = len(moves)
         moved = [m for m in moves if m[0] != 0]
         moved.sort(key=lambda m: -m[0])
-        self.say(said, "Do all the weights change, and by the same amount?", FULL)
+        self.say(said, "[[title]]Do all the weights change, and by the same amount?", FULL)
         if moved:
             _, i1, j1, k1 = moved[0]
             _, i2, j2, k2 = moved[-1]
@@ -1404,19 +1422,21 @@ class Explainer:
             }.get(self.opt.get("name", "sgd"), "the learning rate times its own gradient")
             if self.opt.get("weight_decay") and self.opt.get("name", "sgd") == "sgd":
                 rule = "the learning rate times its own gradient plus lambda times itself"
-            self.say(said, f"{count} weights changed, each by its own amount: {rule}.", FULL)
+            self.say(
+                said, f"[[bars]]{count} weights changed, each by its own amount: {rule}.", FULL
+            )
             if len(moved) > 1:
                 # Sizes, as the bars on screen show them (|w+ - w|); the sign becomes a word.
                 self.say(
                     said,
-                    f"The largest move is {self.edge(i1, j1, k1)}, {self._way(big)} by "
+                    f"[[largest]]The largest move is {self.edge(i1, j1, k1)}, {self._way(big)} by "
                     f"{self.n(abs(big))}; the smallest, {self.edge(i2, j2, k2)}, "
                     f"{self._way(small)} by {self.n(abs(small))}.",
                     FULL,
                 )
                 self.say(
                     said,
-                    f"Each weight moves by its own amount, from {self.n(abs(big))} for the "
+                    f"[[bars]]Each weight moves by its own amount, from {self.n(abs(big))} for the "
                     f"largest move down to {self.n(abs(small))}.",
                     BRIEF,
                 )
@@ -1425,7 +1445,8 @@ class Explainer:
         if still:
             self.say(
                 said,
-                f"{still} of the {total} weights did not move: {self._still_reasons(step)}.",
+                f"[[note]]{still} of the {total} weights did not move: "
+                f"{self._still_reasons(step)}.",
             )
         self.say(
             said,
@@ -1489,17 +1510,19 @@ class Explainer:
             )
         else:
             change = f"the same as before, {self.n(before)}"
-        self.say(said, f"After the update, the loss on {what} is {self.n(after)}, {change}.")
+        self.say(
+            said, f"[[curve]]After the update, the loss on {what} is {self.n(after)}, {change}."
+        )
         self.say(
             said,
-            "One step moves the weights only a little; training repeats these same steps, "
-            "many times, over all the samples.",
+            "[[note]]One step moves the weights only a little; training repeats these same "
+            "steps, many times, over all the samples.",
             FULL,
         )
         self.say(
             said,
-            "Forward, loss, backward, update: that is one iteration of gradient descent. The "
-            "next step starts again from the new weights.",
+            "[[cycle]]Forward, loss, backward, update: that is one iteration of gradient "
+            "descent. [[next]]The next step starts again from the new weights.",
             DETAIL,
         )
         said.formulas.append(f"L: {self.v(before)} \\to {self.v(after)}")
