@@ -249,6 +249,10 @@ class UpdateBeats(BeatScene):
                 [cost[n] for n in rank],
             )
         chosen = place_together([m[3] for m in made.values()], [m[4] for m in made.values()])
+        if chosen is not None and any(m[4][c] for m, c in zip(made.values(), chosen, strict=True)):
+            # A number lying across another edge reads as that edge's (XOR's fan of 8
+            # edges bunched its labels at the inputs): the table lists them all.
+            chosen = None
         if chosen is None:  # not all together: the example alone, at its best spot
             made = {p: m for p, m in made.items() if p == example and m[2]}
             chosen = [0] * len(made)
