@@ -59,7 +59,6 @@ UNTIED: tuple[str, ...] = (
     # update
     r"Every gradient is known now, so the weights can change\.",
     r"The layers are updated one after another",
-    r"The biases move the same way",
     r"The minus sign sends the weight downhill",
     r"The learning rate is a choice, not something learned",
     r"After correcting both for their start at zero",
