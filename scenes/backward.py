@@ -94,10 +94,9 @@ class BackwardBeats(BeatScene):
         """
         d = self.diagram
         assert d is not None
-        key = (id(d), column)
-        if key not in self._delta_places:
-            self._delta_places[key] = self._delta_place(column)
-        size, direction = self._delta_places[key]
+        if column not in self._delta_places:  # reset with each step's diagram
+            self._delta_places[column] = self._delta_place(column)
+        size, direction = self._delta_places[column]
         label = self._delta_text(value, size)
         label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
         if self._clash(label, self._delta_obstacles(column, unit)) == 0.0:
@@ -117,6 +116,8 @@ class BackwardBeats(BeatScene):
     def _delta_text(self, value: float, size: float) -> Label:
         text = self.text(f"δ={fmt(value, self.digits)}", font_size=size, color=self.theme.gradient)
         text.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
+        # Above the edges a beat lights up (drawn later, in the delta's own colour).
+        text.set_z_index(2)
         return text
 
     def _delta_sizes(self) -> list[float]:

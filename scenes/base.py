@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from manim import (
@@ -68,6 +69,8 @@ from backprop_anim.visual.theme import THEMES, Theme
 NETWORK_REGION = Region(left=-7.0, right=-0.1, bottom=-3.3, top=3.0)
 PANEL_LEFT, PANEL_RIGHT, PANEL_TOP, PANEL_BOTTOM = 0.55, 6.85, 3.0, -3.25
 HEADER_Y = 3.55
+# Where a number may sit along its edge, best first: the middle, then further out.
+EDGE_LABEL_SPOTS = (0.5, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8)
 PHASES = ("forward", "loss", "backward", "update")
 
 
@@ -94,8 +97,9 @@ class LecturePlan:
     # What each beat writes on screen (formula sources and labels), for render.json:
     # tests check every number against the trace, and other tools can index it.
     screen_text: dict[str, list[str]] = field(default_factory=dict)
-    # Pixel centre and radius of every drawn neuron, per step: "column,unit" -> [x, y, r].
-    layout: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # Pixel centre and radius of every drawn neuron, per step: "column,unit" -> [x, y, r];
+    # per beat, where it put what a test must find (boxes, and the text of edge labels).
+    layout: dict[str, dict[str, Any]] = field(default_factory=dict)
     mobject_counts: dict[str, int] = field(default_factory=dict)  # beat id -> peak family size
     sections_dir: Path | None = None  # where Manim wrote one clip per beat (--sections, GIF)
     # Draw with Manim's own rules only (no lighter fades, everything after the first
@@ -154,7 +158,8 @@ class BeatScene(Scene):
         # and the raw inputs under scaled input neurons: texts others keep clear of.
         self.delta_labels: dict[tuple[int, int], Mobject] = {}
         self.raw_labels: list[Mobject] = []
-        self._delta_places: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+        # Column -> (text size, direction) of its deltas (BackwardBeats.delta_label).
+        self._delta_places: dict[int, tuple[float, np.ndarray]] = {}
         self._frames_left = 0
         self._still: np.ndarray | None = None  # the last held frame of the current beat
         super().__init__(**kwargs)
@@ -592,6 +597,7 @@ class BeatScene(Scene):
         self.diagram_step = step.step
         self.not_moving = {}
         self.delta_labels = {}
+        self._delta_places = {}
         self.raw_labels = []
         self.plan.layout[str(step.step)] = {
             f"{c},{u}": [
@@ -731,6 +737,20 @@ class BeatScene(Scene):
     def edge_label(self, layer: int, unit: int, source: int, text: str, color: str) -> Label | None:
         """A number on an edge, at its middle: shrunk to the visible edge if it is wider,
         None where it would then be too small to read or would cover a neuron."""
+        label = self.edge_label_unplaced(layer, unit, source, text, color)
+        if label is None:
+            return None
+        spots = self.edge_label_spots(layer, unit, source, [label])
+        if not spots:
+            return None
+        label.move_to(self.diagram.edge_point(layer, unit, source, spots[0]))
+        return label
+
+    def edge_label_unplaced(
+        self, layer: int, unit: int, source: int, text: str, color: str
+    ) -> Label | None:
+        """An edge's number, shrunk to fit the visible edge, not yet placed on it; None
+        where it would then be too small to read."""
         d = self.diagram
         assert d is not None
         label = self.text(text, font_size=20, color=color)
@@ -742,15 +762,33 @@ class BeatScene(Scene):
         if label.width > 0.9 * length:
             label.scale_to_fit_width(0.9 * length)
         label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.03)
-        if label.height < LEGIBLE_HEIGHT:
-            return None
-        # Clear of the neurons, of their names and of the deltas written under them.
-        others = [*d.name_labels, *self.delta_labels.values()]
-        for t in (0.5, 0.35, 0.65, 0.25, 0.75):
-            label.move_to(d.edge_point(layer, unit, source, t))
-            if d.labels_fit([label]) and not any(_overlap(label, m) for m in others):
-                return label
-        return None
+        return None if label.height < LEGIBLE_HEIGHT else label
+
+    def edge_label_spots(
+        self, layer: int, unit: int, source: int, labels: Sequence[Mobject]
+    ) -> list[float]:
+        """Where along its edge (fractions, best first) ``labels``, all at one spot (a
+        number and what replaces it), stand clear of the neurons, of their names and
+        values, of the diagram's marks, of raw inputs and of the deltas beside them."""
+        d = self.diagram
+        assert d is not None
+        others = [
+            *d.name_labels,
+            *d.value_labels.values(),
+            *d.extras,
+            *self.raw_labels,
+            *self.delta_labels.values(),
+        ]
+        spots = []
+        for t in EDGE_LABEL_SPOTS:
+            at = d.edge_point(layer, unit, source, t)
+            for label in labels:
+                label.move_to(at)
+            if all(d.labels_fit([label]) for label in labels) and not any(
+                _overlap(label, m) for label in labels for m in others
+            ):
+                spots.append(t)
+        return spots
 
     def clear_panel(self, *mobs: Mobject | None) -> list[Animation]:
         return [FadeOut(m) for m in mobs if m is not None]

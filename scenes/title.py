@@ -11,6 +11,7 @@ from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.trace.scaling import input_scaling
 from backprop_anim.visual.image import image_shape, sample_picture
 from backprop_anim.visual.network import Region
+from backprop_anim.visual.panels import baseline, stand_on
 
 from .base import BeatScene
 
@@ -75,12 +76,16 @@ class TitleBeats(BeatScene):
             k = self.text(key, font_size=26, color=t.muted)
             rows.add(VGroup(k, v))
             keys.append(key)
+        # A table of lines: every key and value stands on its row's baseline (not box
+        # centres: "data" and "sample: x = (0.05, …)" have different boxes), rows a
+        # fixed pitch apart, values in one column, a continuation after its value.
         key_width = max(r[0].width for r in rows)
+        pitch = max(max(r[0].height, r[1].height) for r in rows) + 0.22
         for n, r in enumerate(rows):
-            r[1].next_to(r[0], direction=[1, 0, 0], buff=0.35 + key_width - r[0].width)
+            stand_on(r[0], -n * pitch).align_to(np.zeros(3), LEFT)
+            stand_on(r[1], -n * pitch).align_to(np.array([key_width + 0.35, 0, 0]), LEFT)
             if n in more:
-                r.add(more[n][1].next_to(r[1], RIGHT, buff=0.4))
-        rows.arrange(DOWN, buff=0.28, aligned_edge=LEFT)
+                r.add(stand_on(more[n][1].next_to(r[1], RIGHT, buff=0.4), -n * pitch))
         if rows.width > 12.5:
             rows.scale_to_fit_width(12.5)
         task = self.text("forward → loss → backward → update", font_size=26, color=t.highlight)
@@ -103,6 +108,16 @@ class TitleBeats(BeatScene):
         if block.height > 7.0:  # more rows (scaled inputs, targets, a picture) stay inside
             block.scale_to_fit_height(7.0)
         block.move_to([0, 0.1, 0])
+        # Where each row's key and value stand (pixels): boxes, and the baselines that
+        # must be one line (tests; any tool that overlays the title).
+        title_layout: dict[str, list[float]] = {}
+        for key, r in zip(keys, rows, strict=True):
+            title_layout[f"{key}.key"] = self._box_px(r[0])
+            title_layout[f"{key}.value"] = self._box_px(r[1])
+            title_layout[f"{key}.baseline"] = [
+                self._pixel(np.array([0.0, baseline(m), 0.0]))[1] for m in r
+            ]
+        self.plan.layout["title"] = title_layout
         # The picture of the sample comes in with the row that says what the data is.
         rows_in = []
         for n, (row, key) in enumerate(zip(rows, keys, strict=True)):

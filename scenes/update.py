@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, Create, FadeIn, FadeOut, SurroundingRectangle, VGroup, Write
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Create,
+    FadeIn,
+    FadeOut,
+    Group,
+    SurroundingRectangle,
+    VGroup,
+    Write,
+)
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat, example_weight
+from backprop_anim.trace.model import LayerStep
 from backprop_anim.visual import equations
 from backprop_anim.visual import formula as F
+from backprop_anim.visual.image import image_shape, receptive_field
 from backprop_anim.visual.moves import MovePartsBars
-from backprop_anim.visual.panels import RankingBars, ValueTable
+from backprop_anim.visual.network import Region
+from backprop_anim.visual.panels import RankingBars, ValueTable, baseline, stand_on
+from backprop_anim.visual.placement import crosses, place_together
 
 from .base import BeatScene, unit_label
 
 MAX_ROWS = 9
-MAX_EDGE_LABELS = 6
+MAX_EDGE_LABELS = 12  # a layer with more edges labels its example only
 MAX_BARS = 10
 
 
@@ -115,7 +131,14 @@ class UpdateBeats(BeatScene):
             if not layer.biases_updated:
                 text += "; biases stay (update_biases: false)"
         note = self.paragraph(text, font_size=20, color=t.muted)
-        panel = self.column_stack([eq, table, note])
+        # Inputs that are a picture: the example unit's weights, before, change, after.
+        field = self.weights_picture(layer, example_weight(dw)[0]) if i == 0 else None
+        panel = self.column_stack([eq, table, note] + ([field] if field is not None else []))
+        if field is not None:  # where the pictures are, for tests and other tools
+            self.plan.layout[beat.id] = {
+                f"field_{n}": self._box_px(pic.image)
+                for n, pic in zip(("before", "delta", "after"), field.pictures, strict=True)
+            }
         weights_after = [s.W_next if idx <= i else s.W for idx, s in enumerate(step.layers)]
         still = [
             self.not_moving.get(n, np.zeros_like(s.W, dtype=bool))
@@ -134,6 +157,15 @@ class UpdateBeats(BeatScene):
         with_example[i][j, k] = layer.W_next[j, k]
         mid_edges = d.edge_raster(with_example, still=still)
         before, after = self.weight_labels(i, layer.W, layer.W_next, (j, k))
+        # What each edge's label says before and after, and where (tests read it back).
+        self.plan.layout.setdefault(beat.id, {})["edge_labels"] = {
+            f"{p[0]},{p[1]}": {
+                "before": fmt(layer.W[p], self.digits),
+                "after": fmt(layer.W_next[p], self.digits),
+                "box": self._box_px(after[p]),
+            }
+            for p in after
+        }
         example_old = before.pop((j, k), None)
         example_new = after.pop((j, k), None)
         weight_change: list = [FadeIn(mid_edges), FadeOut(old_edges)]
@@ -145,7 +177,15 @@ class UpdateBeats(BeatScene):
                 weight_change.append(FadeOut(example_old))
         others_old, others_new = VGroup(*before.values()), VGroup(*after.values())
         shown_old = [FadeIn(others_old)] + ([FadeIn(example_old)] if example_old else [])
-        change_others = [FadeOut(others_old), FadeIn(others_new)]
+        # Then every other edge at once, as the sentence says they move too: each w⁺
+        # leaves its row of the table (if the table lists it) and replaces w on its edge.
+        change_others: list = [FadeOut(others_old)]
+        for p, label in after.items():
+            if p in pairs:
+                cell = table.rows[1 + pairs.index(p)][-1]
+                change_others.append(self.fly_from(label, cell.get_center(), cell))
+            else:
+                change_others.append(FadeIn(label))
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
         # Where the detailed words explain the rule: its minus sign, then the learning rate.
@@ -167,8 +207,9 @@ class UpdateBeats(BeatScene):
                 ([FadeIn(table), *shown_old], 1.2, "table"),
                 (weight_change, 0.8, "weight"),
                 ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], 1.0, "edges"),
-                *pointers,
+                *([(FadeIn(field), 0.8, "field")] if field is not None else []),
                 (FadeIn(note), 0.4, "note"),
+                *pointers,
                 (None, 2.0),
                 (leave, 0.5),
             ]
@@ -177,26 +218,116 @@ class UpdateBeats(BeatScene):
     def weight_labels(
         self, i: int, before: np.ndarray, after: np.ndarray, example: tuple[int, int]
     ) -> tuple[dict, dict]:
-        """Labels w and w⁺ on the drawn edges of layer i, by (unit, input): all of them
-        when there are few and they fit, else only the example's (or none if its edge is
-        not drawn)."""
+        """Labels w and w⁺ on the drawn edges of layer i, by (unit, input).
+
+        Every edge of the layer gets both when there are few edges and the labels can be
+        placed together: w and its w⁺ share a spot on their edge (one replaces the
+        other), and no two edges' spots overlap (``placement.place_together`` picks a
+        spot along each edge: the crossing edges of a 2-2-2 net cannot both use their
+        middle). Otherwise only the example's (none if its edge is not drawn or has no
+        room): a layer half labelled would read as if the rest did not move.
+        """
         d = self.diagram
+        assert d is not None
         t = self.theme
         pairs = [(j, k) for j in d.drawn[i + 1] for k in d.drawn[i]]
         if len(pairs) > MAX_EDGE_LABELS:
             pairs = [p for p in pairs if p == example]
-
-        old, new = {}, {}
+        made: dict[tuple[int, int], tuple] = {}
         for p in pairs:
-            was = self.edge_label(i, *p, fmt(before[p], self.digits), t.text)
-            now = self.edge_label(i, *p, fmt(after[p], self.digits), t.highlight)
-            if was is not None and now is not None:  # both readable on the edge
-                old[p], new[p] = was, now
-        fits = d.labels_fit(list(old.values())) and d.labels_fit(list(new.values()))
-        if len(old) > 1 and not fits:  # old and new share their places: each set must fit
-            old = {p: m for p, m in old.items() if p == example}
-            new = {p: m for p, m in new.items() if p == example}
+            was = self.edge_label_unplaced(i, *p, fmt(before[p], self.digits), t.text)
+            now = self.edge_label_unplaced(i, *p, fmt(after[p], self.digits), t.highlight)
+            if was is None or now is None:  # too small to read on this edge
+                continue
+            spots = self.edge_label_spots(i, *p, [was, now])
+            boxes = []
+            for at in spots:
+                was.move_to(d.edge_point(i, *p, at))
+                now.move_to(was)
+                boxes.append(
+                    (
+                        min(was.get_left()[0], now.get_left()[0]),
+                        max(was.get_right()[0], now.get_right()[0]),
+                        min(was.get_bottom()[1], now.get_bottom()[1]),
+                        max(was.get_top()[1], now.get_top()[1]),
+                    )
+                )
+            # Spots that cover fewer other edges of the layer come first: a number lying
+            # across a crossing or a fan of edges reads as belonging to any of them.
+            lines = [(d.edge_point(i, *q, 0.0), d.edge_point(i, *q, 1.0)) for q in pairs if q != p]
+            cost = [sum(crosses(box, *ab) for ab in lines) for box in boxes]
+            rank = sorted(range(len(spots)), key=lambda n: cost[n])
+            made[p] = (
+                was,
+                now,
+                [spots[n] for n in rank],
+                [boxes[n] for n in rank],
+                [cost[n] for n in rank],
+            )
+        chosen = place_together([m[3] for m in made.values()], [m[4] for m in made.values()])
+        if chosen is not None and any(m[4][c] for m, c in zip(made.values(), chosen, strict=True)):
+            # A number lying across another edge reads as that edge's (XOR's fan of 8
+            # edges bunched its labels at the inputs): the table lists them all.
+            chosen = None
+        if chosen is None:  # not all together: the example alone, at its best spot
+            made = {p: m for p, m in made.items() if p == example and m[2]}
+            chosen = [0] * len(made)
+        old, new = {}, {}
+        for (p, (was, now, spots, *_)), c in zip(made.items(), chosen, strict=True):
+            was.move_to(d.edge_point(i, *p, spots[c]))
+            now.move_to(was)
+            old[p], new[p] = was, now
         return old, new
+
+    def weights_picture(self, layer: LayerStep, j: int) -> Group | None:
+        """Inputs that are a picture: unit ``j``'s weights into it before the step, the
+        step's change and after, side by side as the sum they are (w + Δw = w⁺).
+
+        Before and after share one colour scale (their largest |w|), so that a weight
+        that grew looks stronger; the change is scaled to its own largest |Δw| (a step
+        is small beside the weights: on their scale it would be invisible), and says so.
+        None without a picture or without a move.
+        """
+        shape = image_shape(self.plan.trace)
+        delta = layer.delta_W[j]
+        if shape is None or self.diagram is None or not np.any(delta):
+            return None
+        t = self.theme
+        w, w_next = layer.W[j], layer.W_next[j]
+        scale = float(max(np.abs(w).max(), np.abs(w_next).max())) or 1.0
+        side = 1.6
+        box = Region(0.0, side * shape[1] / max(shape), 0.0, side * shape[0] / max(shape))
+        ppu = self.diagram.px_per_unit
+        pictures = [
+            receptive_field(w, shape, box, t, ppu, scale=scale),
+            receptive_field(delta, shape, box, t, ppu),
+            receptive_field(w_next, shape, box, t, ppu, scale=scale),
+        ]
+        names = ["w", "Δw = w⁺ − w", "w⁺"]
+        captions = [self.text(name, font_size=20, color=t.muted) for name in names]
+        columns = [
+            Group(pic, caption).arrange(DOWN, buff=0.12)
+            for pic, caption in zip(pictures, captions, strict=True)
+        ]
+        signs = [self.text(sign, font_size=30, color=t.text) for sign in ("+", "=")]
+        row = Group(columns[0], signs[0], columns[1], signs[1], columns[2]).arrange(
+            RIGHT, buff=0.22, aligned_edge=UP
+        )
+        for sign in signs:  # level with the pictures, not with the captions under them
+            sign.set_y(pictures[0].get_y())
+        line = min(baseline(c) for c in captions)  # the captions on one line
+        for caption in captions:
+            stand_on(caption, line)
+        me = unit_label(self.plan.trace, 1, j)
+        largest = fmt(float(np.abs(delta).max()), self.digits)
+        caption = self.text(
+            f"{me}'s {delta.size} weights; Δw at full colour: ±{largest}",
+            font_size=20,
+            color=t.muted,
+        )
+        group = Group(row, caption).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
+        group.pictures = pictures  # type: ignore[attr-defined]
+        return group
 
     def beat_update_ranking(self, beat: Beat) -> None:
         step = self.step_of(beat)

@@ -59,7 +59,6 @@ UNTIED: tuple[str, ...] = (
     # update
     r"Every gradient is known now, so the weights can change\.",
     r"The layers are updated one after another",
-    r"The biases move the same way",
     r"After correcting both for their start at zero",
     r"Dividing by the square root of v",
     # update ranking

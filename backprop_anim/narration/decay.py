@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..trace.model import LayerStep, Step
+from . import pictures
 
 if TYPE_CHECKING:
     from .explain import Explainer, Said
@@ -50,31 +51,35 @@ def decay_update(ex: Explainer, said: Said, i: int, layer: LayerStep, j: int, k:
     # Without the rule's sentence (a later layer) the table's sentence opens the rule too.
     opening = mark(said, "rule") if ex.level in FULL else ""
     split = (
-        f"[[edges]]of its move, {ex.n(from_grad[j, k])} comes from the gradient and "
+        f"of its move, {ex.n(from_grad[j, k])} comes from the gradient and "
         f"{ex.n(from_weight[j, k])} from the weight itself."
     )
+    # The example's w⁺ lands on its edge as its value is said ([[weight]]); every other
+    # edge turns to its w⁺ at the sentence that says they move too ([[edges]]).
     if opt.get("name", "sgd") == "sgd":
         ex.say(
             said,
             f"{opening or '[[table]]'}{edge.capitalize()}: {'[[table]]' if opening else ''}its "
             f"gradient is {ex.n(g)} and lambda times the weight is {ex.n(decay)}; {ex.n(w)} minus "
-            f"{ex.n(lr)} times their sum gives {ex.n(w_next)}: {split}",
+            f"{ex.n(lr)} times their sum gives [[weight]]{ex.n(w_next)}: {split}",
             FULL,
         )
     else:
         ex.say(
             said,
             f"{opening or '[[table]]'}{edge.capitalize()} {'[[table]]' if opening else ''}goes "
-            f"from {ex.n(w)} to {ex.n(w_next)}; lambda times the weight, {ex.n(decay)}, is part "
-            f"of that step: {split}",
+            f"from {ex.n(w)} to [[weight]]{ex.n(w_next)}; lambda times the weight, "
+            f"{ex.n(decay)}, is part of that step: {split}",
             FULL,
         )
+    ex.other_weights(said, i, layer)
     ex.say(
         said,
         f"{mark(said, 'rule')}{ex.layer(i).capitalize()}: each weight moves against its gradient "
-        f"and toward zero; [[edges]]{edge} becomes {ex.n(w_next)}.",
+        f"and toward zero; {edge} becomes [[weight]]{ex.n(w_next)}{ex.others_too(layer)}",
         BRIEF,
     )
+    pictures.weights_change(ex, said, i, layer, j)
     zero = np.argwhere((layer.grad_W == 0.0) & (layer.W != 0.0))
     if len(zero):
         jj, kk = (int(v) for v in zero[0])

@@ -24,7 +24,7 @@ from ..storyboard import SHOWN_TERMS, Beat, example_weight, largest_terms, shown
 from ..trace.model import LayerStep, Step, Trace
 from ..trace.scaling import target_scaling
 from ..visual import formula as F
-from . import matrices, scaling, slope, thrown
+from . import matrices, pictures, scaling, slope, thrown
 from .decay import decay_ranking, decay_update
 from .speech import MARK
 
@@ -1222,9 +1222,6 @@ class Explainer:
             self.say(said, self._not_updated(i, L.update_reason))
             said.formulas.append(r"w^+ = w")
             return said
-        edges = [(j, k) for j in range(units) for k in range(fan_in)]
-        if len(edges) > LIST_LIMIT:
-            edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
         # The weight the screen changes as its sentence says it (storyboard.example_weight).
         j, k = example_weight(L.delta_W)
         name = self.opt.get("name", "sgd")
@@ -1296,34 +1293,24 @@ class Explainer:
                 f"{self.n(lr)} times {self.n(g)} gives [[weight]]{self.n(w_next)}.",
                 FULL,
             )
-        others = [
-            f"{'the weight ' if n == 0 else ''}from {self.prev_name(i, kk)} to "
-            f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
-            for n, (jj, kk) in enumerate(edges[1:])
-        ]
-        if others:  # the table on screen shows them; only the detailed level reads them
-            self.say(said, f"[[edges]]Likewise, {join_words(others)}.", DETAIL)
+        self.other_weights(said, i, L)
         self.say(
             said,
             f"[[rule]]{self.layer(i).capitalize()}: each weight moves against its gradient; "
-            f"{self.edge(i, j, k)} becomes [[weight]]{self.n(w_next)}.",
+            f"{self.edge(i, j, k)} becomes [[weight]]{self.n(w_next)}{self.others_too(L)}",
             BRIEF,
         )
-        # The other edges change as the biases are said to move, unless "Likewise" did it.
-        edges_mark = "" if others and self.level == "detailed" else "[[edges]]"
+        pictures.weights_change(self, said, i, L, j)
         if L.biases_updated:
             self.say_once(
                 said,
                 "biases move",
-                f"{edges_mark}The biases move the same way, against their own gradients.",
+                "[[note]]The biases move the same way, against their own gradients.",
                 FULL,
             )
         else:
             self.say_once(
-                said,
-                "biases fixed",
-                f"{edges_mark}The biases are not updated in this lecture.",
-                FULL,
+                said, "biases fixed", "[[note]]The biases are not updated in this lecture.", FULL
             )
         if name == "sgd":
             self.say_once(
@@ -1347,6 +1334,36 @@ class Explainer:
                     f"{self.v(L.W_next[jj, kk])}"
                 )
         return said
+
+    def other_weights(self, said: Said, i: int, L: LayerStep) -> None:
+        """The sentence at which every other edge of the layer turns to its w⁺ (the
+        update beat's ``edges`` part): the detailed level reads them (the largest few of
+        a large layer), the standard level says they move too."""
+        units, fan_in = L.W.shape
+        if units * fan_in == 1:
+            return
+        edges = [(j, k) for j in range(units) for k in range(fan_in)]
+        if len(edges) > LIST_LIMIT:
+            edges = sorted(edges, key=lambda e: -abs(L.delta_W[e]))[:2]
+        edges = [e for e in edges if e != example_weight(L.delta_W)] or edges
+        others = [
+            f"{'the weight ' if n == 0 else ''}from {self.prev_name(i, kk)} to "
+            f"{self.unit(i, jj)} becomes {self.n(L.W_next[jj, kk])}"
+            for n, (jj, kk) in enumerate(edges)
+        ]
+        rest = "" if len(edges) == units * fan_in - 1 else "; every other weight by its own amount"
+        self.say(said, f"[[edges]]Likewise, {join_words(others)}{rest}.", DETAIL)
+        self.say(
+            said,
+            f"[[edges]]Every other weight of {self.layer(i)} moves the same way, by its own "
+            "amount.",
+            STANDARD,
+        )
+
+    @staticmethod
+    def others_too(L: LayerStep) -> str:
+        """The brief level's end of its update sentence: the other edges change at it."""
+        return ", [[edges]]and every other weight with it." if L.W.size > 1 else "."
 
     # -- matrix form and the batch (words in narration/matrices.py) ------------------
 

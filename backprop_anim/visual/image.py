@@ -44,12 +44,13 @@ def grey_colours(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.repeat(levels[:, None], 3, axis=1)
 
 
-def weight_colours(weights: np.ndarray, theme: Theme) -> np.ndarray:
+def weight_colours(weights: np.ndarray, theme: Theme, scale: float | None = None) -> np.ndarray:
     """[n][3] RGB: each weight's sign colour (as its edge), from the background at 0 to
-    the full colour at the largest |w| of the set."""
+    the full colour at ``scale`` (default: the largest |w| of the set; pictures of one
+    unit's weights at two times share one, so that a weight that grew looks stronger)."""
     w = np.asarray(weights, dtype=np.float64)
-    scale = float(np.abs(w).max()) or 1.0
-    t = (np.abs(w) / scale)[:, None]
+    scale = scale or float(np.abs(w).max()) or 1.0
+    t = np.minimum(np.abs(w) / scale, 1.0)[:, None]
     back = np.array(rgb(theme.background), dtype=np.float64)
     pos = np.array(rgb(theme.positive), dtype=np.float64)
     neg = np.array(rgb(theme.negative), dtype=np.float64)
@@ -142,8 +143,16 @@ def receptive_field(
     box: Region,
     theme: Theme,
     px_per_unit: float,
+    *,
+    scale: float | None = None,
 ) -> PixelPicture:
-    """A unit's weights into the picture, laid out as the picture, in sign colours."""
+    """A unit's weights into the picture (or their change in a step), laid out as the
+    picture, in sign colours (full at ``scale``, default their largest |w|)."""
     return PixelPicture(
-        weight_colours(weights, theme), shape, box, theme, px_per_unit, frame_colour=theme.muted
+        weight_colours(weights, theme, scale),
+        shape,
+        box,
+        theme,
+        px_per_unit,
+        frame_colour=theme.muted,
     )

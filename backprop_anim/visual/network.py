@@ -57,6 +57,17 @@ class Region:
         return self.top - self.bottom
 
 
+def line_unit_px(px_per_unit: float) -> float:
+    """Pixels of one unit of edge width: 1 at 480p and below, more on larger frames."""
+    return max(1.0, px_per_unit / 60.0)
+
+
+def stroke_px(weight: float, scale: float, px_per_unit: float) -> float:
+    """Width in pixels of the edge of ``weight`` when |w| = ``scale`` is drawn at full
+    width: 0.6 units for 0 to 5 at full, so a weight's size is read from its line."""
+    return (0.6 + 4.4 * min(1.0, abs(weight) / scale)) * line_unit_px(px_per_unit)
+
+
 def drawn_units(n: int, max_units: int, focus: list[int]) -> list[int]:
     """Which units of an n-unit layer are drawn: all if they fit, else ends + focus."""
     if n <= max_units:
@@ -323,7 +334,7 @@ class NetworkDiagram(Group):
         h_px = max(2, round(reg.height * ppu))
         plain = [W for i, W in enumerate(weights) if i not in color_by_layer and W.size]
         scale_w = scale or max((float(np.abs(W).max()) for W in plain), default=1.0) or 1.0
-        line_px = max(1.0, ppu / 60.0)
+        line_px = line_unit_px(ppu)
         strokes: list[_Stroke] = []
         for layer, W in enumerate(weights):
             fixed = color_by_layer.get(layer)
@@ -342,7 +353,7 @@ class NetworkDiagram(Group):
                         color, width, dash = self.theme.frozen, 1.2, True
                     else:
                         color = fixed or self.theme.weight_color(w)
-                        width = 0.6 + 4.4 * min(1.0, abs(w) / scale)
+                        width = stroke_px(w, scale, 1.0)
                         dash = False
                     strokes.append(
                         (

@@ -147,6 +147,46 @@ class Label(Text):
                 _RECENT_LABELS.popitem(last=False)
 
 
+# Characters whose glyph sits on the baseline: flat-bottomed ones end on it exactly,
+# round ones (o, s, 0) overshoot it by about 1/100 of the font size. The median bottom
+# of the flat ones (else of the round ones) is where a line of text stands.
+_FLAT = frozenset("fhiklmnrxzBDEFHIKLMNPRTXZ1247")
+_ROUND = frozenset("abcdeostuvwACGOSUVW035689ηλσ")
+
+
+def baseline(label: Text) -> float:
+    """The y of the line ``label``'s letters stand on (Manim units).
+
+    Aligning boxes does not line text up: the box of "data" ends at its baseline, that
+    of "sample (0.05)" lower, at its descenders, so centred or bottom-aligned labels of
+    one row stand at different heights. Manim's ``Text`` has one glyph per character
+    (spaces excepted) but for Pango's ligatures ("fi" is one glyph, flat like "f");
+    where even that does not match, most glyphs still stand on the line, so the median
+    of all bottoms is used; where no letter stands on it (only descenders and signs),
+    the box's bottom is the best guess.
+    """
+    chars = "".join(label.text.split())
+    glyphs = label.submobjects
+    if len(chars) != len(glyphs):
+        for ligature in ("ffi", "ffl", "ff", "fi", "fl"):
+            chars = chars.replace(ligature, "f")
+    if len(chars) != len(glyphs):
+        return float(np.median([g.get_bottom()[1] for g in glyphs]))
+    for standing in (_FLAT, _ROUND):
+        bottoms = [
+            float(g.get_bottom()[1]) for c, g in zip(chars, glyphs, strict=True) if c in standing
+        ]
+        if bottoms:
+            return float(np.median(bottoms))
+    return float(label.get_bottom()[1])
+
+
+def stand_on(label: Text, y: float) -> Text:
+    """Move ``label`` up or down so that its baseline is at ``y``."""
+    label.shift((y - baseline(label)) * UP)
+    return label
+
+
 def fit(mob: Mobject, width: float, height: float | None = None) -> Mobject:
     """Shrink (never grow) ``mob`` to fit a box."""
     if mob.width > width:
