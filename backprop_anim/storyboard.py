@@ -83,7 +83,7 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
     ),
     "backward_layer": ("header", "rule", "strip", "caption"),
     "gradients": ("gradients", "delta", "input", "product", "mean", "edge", "table", "note"),
-    "update": ("rule", "table", "weight", "edges", "field", "note"),
+    "update": ("rule", "table", "weight", "edges", "field", "note", "downhill", "rate"),
     "update_ranking": ("title", "bars", "largest", "split", "note"),
     "summary": ("curve", "note", "cycle", "next"),
     "matrix_forward": ("code", "product", "inputs", "z", "a", "rest"),

@@ -72,12 +72,15 @@ class UpdateBeats(BeatScene):
         d = self.diagram
         assert d is not None
         eta = fmt(opt["learning_rate"], self.digits)
-        values = F.Expr(",  ", ",  ") + F.sym("eta") + F.lit("=") + F.Expr(eta, eta)
+        values = F.sym("eta") + F.lit("=") + F.Expr(eta, eta)
         if lam:
             lam_text = fmt(lam, self.digits)
             values = values + F.Expr(",  ", ",  ") + F.sym("lambda") + F.lit("=")
             values = values + F.Expr(lam_text, lam_text)
-        eq = self.math(self.update_rule() + values)
+        # The rule and its values in two pieces, so that a sentence can point at either.
+        rule_mob, values_mob = self.math(self.update_rule()), self.math(values)
+        eq = VGroup(rule_mob, values_mob).arrange(RIGHT, buff=0.45)
+        values_mob.set_y(rule_mob.get_y())
         dw = layer.delta_W
         pairs = [(j, k) for j in range(layer.W.shape[0]) for k in range(layer.W.shape[1])]
         if len(pairs) > MAX_ROWS:
@@ -185,6 +188,18 @@ class UpdateBeats(BeatScene):
                 change_others.append(FadeIn(label))
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
+        # Where the detailed words explain the rule: its minus sign, then the learning rate.
+        said = self.said_parts(beat)
+        pointers: list = []
+        boxes: list = []
+        for part, mob in (("downhill", rule_mob), ("rate", values_mob)):
+            if part in said:
+                box = SurroundingRectangle(mob, color=t.highlight, buff=0.06)
+                pointers.append(
+                    ([Create(box)] + ([FadeOut(boxes[-1])] if boxes else []), 0.5, part)
+                )
+                boxes.append(box)
+        leave += [FadeOut(boxes[-1])] if boxes else []
         self.run(
             [
                 ([*intro, *header], 0.6),
@@ -194,6 +209,7 @@ class UpdateBeats(BeatScene):
                 ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], 1.0, "edges"),
                 *([(FadeIn(field), 0.8, "field")] if field is not None else []),
                 (FadeIn(note), 0.4, "note"),
+                *pointers,
                 (None, 2.0),
                 (leave, 0.5),
             ]

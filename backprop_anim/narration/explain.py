@@ -1316,10 +1316,10 @@ class Explainer:
             self.say_once(
                 said,
                 "learning rate",
-                "The minus sign sends the weight downhill: a positive gradient means the loss "
-                "rises with the weight, so the weight goes down. The learning rate is a choice, "
-                "not something learned: twice as large, and every step doubles; too large, and "
-                "the loss can overshoot and grow.",
+                "[[downhill]]The minus sign sends the weight downhill: a positive gradient means "
+                "the loss rises with the weight, so the weight goes down. [[rate]]The learning "
+                "rate is a choice, not something learned: twice as large, and every step "
+                "doubles; too large, and the loss can overshoot and grow.",
                 DETAIL,
             )
         for jj, kk in [(jj, kk) for jj in range(units) for kk in range(fan_in)][:NOTES_LIMIT]:
