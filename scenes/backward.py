@@ -570,6 +570,26 @@ class BackwardBeats(BeatScene):
             ]
         )
 
+    def _example_edge(self, i: int, j: int, k: int, g: float, labels, first: list, drawn: bool):
+        """The example edge lit (its Create joins ``first``) and its gradient label.
+
+        The label is the one ``labels`` already has for that edge when every drawn edge
+        has one (it is taken out of ``labels``), else a new one. Returns (label or None,
+        the other labels, the lit edge in a list), for the single-sample and the batch
+        gradient beats alike.
+        """
+        d, t = self.diagram, self.theme
+        assert d is not None
+        if not drawn:
+            return None, labels, []
+        edge = d.edge(i, j, k, t.highlight, 4)
+        first.append(Create(edge))
+        pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
+        if len(labels) == len(pairs):  # every drawn edge has its label
+            label = labels[pairs.index((j, k))]
+            return label, VGroup(*[m for m in labels if m is not label]), [edge]
+        return self.edge_label(i, j, k, fmt(g, self.digits), t.gradient), labels, [edge]
+
     def gradient_meets(self, i: int, example: tuple[int, int], labels: VGroup, below: list):
         """δ and a meet to make ∂L/∂w, for the example weight of layer i.
 
@@ -581,7 +601,6 @@ class BackwardBeats(BeatScene):
         and what to fade out at the end (the highlighted edge, the example's label).
         """
         step = self.step_of(self.current.beat)
-        t = self.theme
         d = self.diagram
         trace = self.plan.trace
         layer = step.layers[i]
@@ -611,18 +630,7 @@ class BackwardBeats(BeatScene):
         panel = self.column_stack([row, *below])
         drawn = (i, k) in d.positions and (i + 1, j) in d.positions
         first: list = [Write(row[0])]
-        pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
-        label = None
-        extras: list = []
-        if drawn:
-            edge = d.edge(i, j, k, t.highlight, 4)
-            first.append(Create(edge))
-            extras.append(edge)
-            if len(labels) == len(pairs):  # every drawn edge has its label
-                label = labels[pairs.index((j, k))]
-                labels = VGroup(*[m for m in labels if m is not label])
-            else:
-                label = self.edge_label(i, j, k, fmt(g, self.digits), t.gradient)
+        label, labels, extras = self._example_edge(i, j, k, g, labels, first, drawn)
         delta_at = self.delta_labels.get((i + 1, j))
         a_at = d.value_labels.get((i, k))
 
@@ -720,18 +728,7 @@ class BackwardBeats(BeatScene):
         first: list = [Write(head), *[FadeIn(m) for m in table.rows[0]]]
         first += [FadeIn(m) for m in table.submobjects if m not in table.rows]
         first += [FadeIn(row[0]) for row in table.rows[1:]]
-        pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
-        label = None
-        extras: list = []
-        if drawn:
-            edge = d.edge(i, j, k, t.highlight, 4)
-            first.append(Create(edge))
-            extras.append(edge)
-            if len(labels) == len(pairs):  # every drawn edge has its label
-                label = labels[pairs.index((j, k))]
-                labels = VGroup(*[m for m in labels if m is not label])
-            else:
-                label = self.edge_label(i, j, k, fmt(g, self.digits), t.gradient)
+        label, labels, extras = self._example_edge(i, j, k, g, labels, first, drawn)
 
         def arrive(piece, s: int, label_there, where):
             """From the label that shows sample 1's number, else from the neuron."""
