@@ -68,7 +68,7 @@ def storyboard_sheet(
     return path
 
 
-def copy_stream(out, template):
+def copy_stream(out: av.container.OutputContainer, template: av.stream.Stream) -> av.stream.Stream:
     """A stream of ``out`` that takes ``template``'s packets as they are.
 
     Besides the codec parameters (``add_stream_from_template``) it keeps WebM's
