@@ -418,6 +418,9 @@ class OverviewBeats(BeatScene):
                 else:
                     share.next_to(hist.title, RIGHT, buff=0.2)
                 swaps[k].append(share)
+                if k in (0, len(frames) - 1):  # "before training, ...; after training, ..."
+                    key = "share" if k else "share0"
+                    self._look.setdefault(key, VGroup()).add(share)
         title = self.text(
             "pre-activations z of the hidden layers (shaded: saturated)",
             font_size=17,
@@ -568,14 +571,19 @@ class OverviewBeats(BeatScene):
         if "moved" in said and last > 0:  # the weight walks downhill again, keyframe by keyframe
             for k in range(max(1, at[0] + 1), last + 1):
                 add(go(k) + (clear() if k == 1 else []), 0.3, "moved" if k == 1 else None)
-        if "before" in said and last > 0:
-            where = [c.boxes["histograms"]] if "histograms" in c.boxes else []
+        if "before" in said and last > 0:  # the saturated share, as it was and as it is
+            where = [look["share0"]] if "share0" in look else []
             add(go(0) + (outline(*where) if where else clear()), 0.6, "before")
         if "after" in said and last > 0:
-            add(go(last), 0.6, "after")
+            where = [look["share"]] if "share" in look else []
+            add(go(last) + (outline(*where) if where else clear()), 0.6, "after")
         if "layer" in said:  # the layers the first steps updated, one after another
             for n, chosen in enumerate(summary.updated_layers[:3]):
-                add(outline(*(column(i) for i in chosen)), 0.4, None if n else "layer")
+                anims = outline(*(column(i) for i in chosen))
+                label = self.text(f"step {n}", font_size=18, color=t.highlight)
+                label.next_to(outlines[-1], DOWN, buff=0.08)
+                outlines.append(label)
+                add([*anims, FadeIn(label)], 0.8, None if n else "layer")
         if "all" in said:  # every backward pass computed every layer's gradients
             add(outline(*(column(i) for i in range(layers)), color=t.gradient), 0.6, "all")
         if "stopped" in said:
