@@ -351,7 +351,9 @@ class Explainer:
         )
         self.say(
             said,
-            f"[[curve]]On the data, the loss went from {self.n(first.loss)} before training to "
+            # Brief says no opening: the stage comes in with this sentence's first words.
+            f"{'[[network]]' if self.level == 'brief' else ''}On the data, [[curve]]the loss "
+            f"went from {self.n(first.loss)} before training to "
             f"{self.n(last.loss)} after {plural(last.step, 'step')}.",
         )
         if last.accuracy is not None:
