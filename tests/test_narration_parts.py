@@ -44,26 +44,6 @@ UNTIED: tuple[str, ...] = (
     r"The slope was minus",
     r"The tangent at the current weight has",
     r"Yet every backward pass computed the gradients",
-    # forward unit (detailed)
-    r"The forward pass goes layer by layer",
-    # loss (detailed): the loss's formula in words
-    r"It is (half|minus) the (sum|mean), over the outputs",
-    r"The output layer is linear, so it can produce any value",
-    # backward (detailed)
-    r"The backward pass runs in the opposite order",
-    r"It uses the weights as they were in the forward pass",
-    r"The long way, the loss's slope with respect to the output",
-    # gradients
-    r"Each bias has a gradient too",
-    r"A gradient is only as large as the activation on its edge",
-    # update
-    r"Every gradient is known now, so the weights can change\.",
-    r"The layers are updated one after another",
-    r"After correcting both for their start at zero",
-    r"Dividing by the square root of v",
-    # update ranking
-    r"A weight moves more when the unit it feeds is more to blame",
-    r"With this optimizer, the step also depends on the gradients of earlier steps",
 )
 
 
