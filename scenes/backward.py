@@ -388,7 +388,7 @@ class BackwardBeats(BeatScene):
         long_way = VGroup()
         if "long" in said:  # the long way: the slope dL/da times the derivative, on screen
             long_way.add(outline(m1, t), outline(m2, t))
-            parts.append((seen(Create(long_way)), 0.6, "long"))
+            parts.append((seen(Create(long_way), scene=self, part="long"), 0.6, "long"))
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
         if "blames" in said and len(edges):  # every edge carries its share back, again
@@ -444,12 +444,13 @@ class BackwardBeats(BeatScene):
         weights as they were ("It uses the weights as they were"). Returns (parts, the
         lit edges, their labels): the next part takes the edges away."""
         said = self.said_parts(beat)
-        parts = layer_sweep(self.diagram, self.theme, "order", backwards=True)
-        parts = parts if "order" in said else []
+        parts = layer_sweep(self, "order", backwards=True) if "order" in said else []
         lit, old = VGroup(), VGroup()
         if "weights" in said:
             lit, old = old_weights(self, step, i, units)
-            parts.append((seen([Create(lit), FadeIn(old)]), 0.6, "weights"))
+            parts.append(
+                (seen([Create(lit), FadeIn(old)], scene=self, part="weights"), 0.6, "weights")
+            )
         return parts, lit, old
 
     def beat_backward_layer(self, beat: Beat) -> None:
@@ -595,9 +596,19 @@ class BackwardBeats(BeatScene):
                 ([FadeIn(grad_view), FadeOut(old_edges), *first], 0.8, "gradients"),
                 *meet[1:],
                 ([FadeIn(labels), FadeIn(table)], 1.4, "table"),
-                *([(seen(self.bias_arrives(bias, i, example[0])), 0.7, "bias")] if bias else []),
+                *(
+                    [
+                        (
+                            seen(self.bias_arrives(bias, i, example[0]), scene=self, part="bias"),
+                            0.7,
+                            "bias",
+                        )
+                    ]
+                    if bias
+                    else []
+                ),
                 (FadeIn(note), 0.5, "note"),
-                *([(seen(size[0]), 0.7, "size")] if size else []),
+                *([(seen(size[0], scene=self, part="size"), 0.7, "size")] if size else []),
                 (None, 2.2),
                 (
                     [FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)]

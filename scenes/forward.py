@@ -217,7 +217,7 @@ class ForwardBeats(BeatScene):
         parts: list = [
             ([*intro, *header], 0.8),
             # "The forward pass goes layer by layer": the layers light left to right.
-            *(layer_sweep(d, t, "layers") if "layers" in self.said_parts(beat) else []),
+            *(layer_sweep(self, "layers") if "layers" in self.said_parts(beat) else []),
             (
                 # The dimmed raster first: at the same depth, what is added later is on top.
                 ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])

@@ -27,12 +27,27 @@ POINTER_SECONDS = 0.6
 SWEEP_SECONDS = 0.5  # per layer lit
 
 
-def seen(anims, seconds: float = POINTER_SECONDS) -> list:
+def seen(anims, seconds: float = POINTER_SECONDS, *, scene=None, part: str | None = None) -> list:
     """``anims`` (one or a list) as a part's animations that last at least ``seconds``
-    at pace 1 (``PartSpec.least``, read by ``BeatScene.run``)."""
+    at pace 1 (``PartSpec.least``, read by ``BeatScene.run``).
+
+    With ``scene`` and ``part``: where the part draws, in pixels [left, top, right,
+    bottom], goes to render.json's layout (beat id -> "pointers" -> part), so that a
+    test can look for the change there.
+    """
     anims = list(anims) if isinstance(anims, list | tuple) else [anims]
     if anims:
         anims[0].least_seconds = seconds
+    if scene is not None and part is not None and anims:
+        boxes = [scene._box_px(a.mobject) for a in anims]
+        box = [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+        layout = scene.plan.layout.setdefault(scene.current.beat.id, {})
+        layout.setdefault("pointers", {})[part] = box
     return anims
 
 
@@ -45,7 +60,7 @@ def layer_boxes(d: NetworkDiagram, theme: Theme, *, backwards: bool = False) -> 
         SurroundingRectangle(
             VGroup(*[d.neurons[(c, u)] for u in d.drawn[c] if (c, u) in d.neurons]),
             color=theme.highlight,
-            buff=0.12,
+            buff=0.05,  # inside the unit names, 0.08 from their circles
             stroke_width=4,
         )
         for c in columns
@@ -53,20 +68,20 @@ def layer_boxes(d: NetworkDiagram, theme: Theme, *, backwards: bool = False) -> 
 
 
 def layer_sweep(
-    d: NetworkDiagram,
-    theme: Theme,
+    scene,
     name: str,
     *,
     backwards: bool = False,
     then: list | None = None,
 ) -> list[tuple]:
-    """Parts that light the layers one after another: the first is ``name`` (it starts
-    on its words), each next layer's outline replaces the one before, and the last
-    leaves (with ``then``, what the sweep hands back)."""
-    boxes = layer_boxes(d, theme, backwards=backwards)
+    """Parts that light the diagram's layers one after another: the first is ``name``
+    (it starts on its words), each next layer's outline replaces the one before, and
+    the last leaves (with ``then``, what the sweep hands back)."""
+    boxes = layer_boxes(scene.diagram, scene.theme, backwards=backwards)
     if not boxes:
         return [(then or [], SWEEP_WEIGHT, name)]
-    parts: list[tuple] = [(seen(Create(boxes[0]), SWEEP_SECONDS), SWEEP_WEIGHT, name)]
+    first = seen(Create(boxes[0]), SWEEP_SECONDS, scene=scene, part=name)
+    parts: list[tuple] = [(first, SWEEP_WEIGHT, name)]
     for before, box in itertools.pairwise(boxes):
         parts.append((seen([Create(box), FadeOut(before)], SWEEP_SECONDS), SWEEP_WEIGHT))
     parts.append((seen([FadeOut(boxes[-1]), *(then or [])], 0.3), 0.6 * SWEEP_WEIGHT))

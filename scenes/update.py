@@ -216,14 +216,20 @@ class UpdateBeats(BeatScene):
                 [s.grad_W for s in step.layers],
                 color_by_layer=dict.fromkeys(range(len(step.layers)), t.gradient),
             )
-            first.append((seen([FadeIn(gradients), FadeOut(old_edges)]), 0.6, "known"))
+            first.append(
+                (
+                    seen([FadeIn(gradients), FadeOut(old_edges)], scene=self, part="known"),
+                    0.6,
+                    "known",
+                )
+            )
             back = [FadeOut(gradients), FadeIn(old_edges)]
             if "layers" in said:
-                first += layer_sweep(d, t, "layers", then=back)
+                first += layer_sweep(self, "layers", then=back)
             else:
                 first.append((back, 0.3))
         elif "layers" in said:
-            first = layer_sweep(d, t, "layers")
+            first = layer_sweep(self, "layers")
         # Adam's step: m̂ and v̂ as "correcting both" names them, then the denominator
         # √v̂ and the learning rate as "dividing by the square root of v" says why.
         hat = scale = VGroup()
@@ -245,10 +251,14 @@ class UpdateBeats(BeatScene):
                 ([*intro, *header], 0.6),
                 *first,
                 (Write(eq), 1.0, "rule"),
-                *([(seen(Create(hat)), 0.5, "hat")] if len(hat) else []),
+                *([(seen(Create(hat), scene=self, part="hat"), 0.5, "hat")] if len(hat) else []),
                 ([FadeIn(table), *shown_old] + ([FadeOut(hat)] if len(hat) else []), 1.2, "table"),
                 (weight_change, 0.8, "weight"),
-                *([(seen(Create(scale)), 0.5, "scale")] if len(scale) else []),
+                *(
+                    [(seen(Create(scale), scene=self, part="scale"), 0.5, "scale")]
+                    if len(scale)
+                    else []
+                ),
                 (
                     [*change_others, FadeIn(new_edges), FadeOut(mid_edges)]
                     + ([FadeOut(scale)] if len(scale) else []),
@@ -463,8 +473,16 @@ class UpdateBeats(BeatScene):
                 *([(Create(largest), 0.5, "largest")] if largest is not None else []),
                 *([([FadeIn(m) for m in legend], 0.6, "split")] if legend else []),
                 (FadeIn(note), 0.4, "note"),
-                *([(seen(Create(blame)), 0.7, "blame")] if len(blame) else []),
-                *([(seen(FadeIn(history)), 0.5, "history")] if len(history) else []),
+                *(
+                    [(seen(Create(blame), scene=self, part="blame"), 0.7, "blame")]
+                    if len(blame)
+                    else []
+                ),
+                *(
+                    [(seen(FadeIn(history), scene=self, part="history"), 0.5, "history")]
+                    if len(history)
+                    else []
+                ),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]
