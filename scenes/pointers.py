@@ -61,7 +61,7 @@ def layer_boxes(d: NetworkDiagram, theme: Theme, *, backwards: bool = False) -> 
             VGroup(*[d.neurons[(c, u)] for u in d.drawn[c] if (c, u) in d.neurons]),
             color=theme.highlight,
             buff=0.05,  # inside the unit names, 0.08 from their circles
-            stroke_width=4,
+            stroke_width=3,
         )
         for c in columns
     ]
