@@ -51,6 +51,7 @@ BEAT_SECONDS: dict[str, float] = {
 BEAT_PARTS: dict[str, tuple[str, ...]] = {
     "title": (
         "title",
+        "subtitle",
         "network",
         "data",
         "scaled",
@@ -62,7 +63,28 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
         "task",
         "digits",
     ),
-    "overview": ("network", "curve", "fit"),
+    # Each sentence of the overview points at its piece of the picture (scenes/overview.py).
+    "overview": (
+        "network",
+        "curve",
+        "accuracy",
+        "batch",
+        "background",
+        "boundary",
+        "bend",
+        "fit",
+        "reach",
+        "scaled",
+        "along",
+        "tangent",
+        "start",
+        "moved",
+        "before",
+        "after",
+        "layer",
+        "all",
+        "stopped",
+    ),
     "forward_unit": (
         "layers",
         "sum",

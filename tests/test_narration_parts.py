@@ -26,25 +26,10 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.ya
 LEVELS = ("brief", "standard", "detailed")
 
 # The sentences not yet given a part of their own (patterns matched at their start), by
-# kind of beat. They explain, in words, a picture already on screen; each needs a part
-# that points at what it says (as "Why the derivative?" now outlines the tangent).
-UNTIED: tuple[str, ...] = (
-    # title: a config's title of two sentences (the title part opens the first)
-    r"With weight decay, yes\.",
-    r"The slope of the loss tells the weight where to go\.",
-    # overview
-    r"Before training, ",
-    r"Each step updated only one layer, chosen at random",
-    r"It can bend because of the hidden layer",
-    r"The boundary now separates the classes\.",
-    r"The coloured background is the network's answer",
-    r"The curve is the loss as a",
-    r"The curve is the network's output for",
-    r"The loss of the training batch was",
-    r"The slope was minus",
-    r"The tangent at the current weight has",
-    r"Yet every backward pass computed the gradients",
-)
+# kind of beat: sentences that explain, in words only, a picture already on screen. The
+# list is empty: every sentence of every lecture points at a part (scenes/pointers.py,
+# the overview's pointing), and it may only stay so.
+UNTIED: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
