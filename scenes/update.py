@@ -12,6 +12,7 @@ from manim import (
     FadeIn,
     FadeOut,
     Group,
+    ShowPassingFlash,
     SurroundingRectangle,
     VGroup,
     Write,
@@ -186,6 +187,20 @@ class UpdateBeats(BeatScene):
                 change_others.append(self.fly_from(label, cell.get_center(), cell))
             else:
                 change_others.append(FadeIn(label))
+        # The other moving edges light up as the words say they move, a flash that runs
+        # along each into its unit and leaves the re-drawn edge: where labels could not
+        # all be placed (the textbook's crossing output edges), their lines re-thicken by
+        # less than a pixel and the sentence pointed at an unchanged picture.
+        moving = [
+            (u, src)
+            for u in d.drawn[i + 1]
+            for src in d.drawn[i]
+            if (u, src) != (j, k) and dw[u, src] != 0.0
+        ]
+        if moving:
+            lit = VGroup(*[d.edge(i, u, src, t.highlight, 6) for u, src in moving])
+            lit.set_z_index(-1)  # under the neurons and their values, as the edges are
+            change_others.append(ShowPassingFlash(lit, time_width=0.6))
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
         # Where the detailed words explain the rule: its minus sign, then the learning rate.
