@@ -388,7 +388,7 @@ class BackwardBeats(BeatScene):
         long_way = VGroup()
         if "long" in said:  # the long way: the slope dL/da times the derivative, on screen
             long_way.add(outline(m1, t), outline(m2, t))
-            parts.append((seen(Create(long_way), scene=self, part="long"), 0.6, "long"))
+            parts.append((seen(Create(long_way)), 0.6, "long"))
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
         if "blames" in said and len(edges):  # every edge carries its share back, again
@@ -448,9 +448,7 @@ class BackwardBeats(BeatScene):
         lit, old = VGroup(), VGroup()
         if "weights" in said:
             lit, old = old_weights(self, step, i, units)
-            parts.append(
-                (seen([Create(lit), FadeIn(old)], scene=self, part="weights"), 0.6, "weights")
-            )
+            parts.append((seen([Create(lit), FadeIn(old)]), 0.6, "weights"))
         return parts, lit, old
 
     def beat_backward_layer(self, beat: Beat) -> None:
@@ -599,7 +597,7 @@ class BackwardBeats(BeatScene):
                 *(
                     [
                         (
-                            seen(self.bias_arrives(bias, i, example[0]), scene=self, part="bias"),
+                            seen(self.bias_arrives(bias, i, example[0])),
                             0.7,
                             "bias",
                         )
@@ -608,7 +606,7 @@ class BackwardBeats(BeatScene):
                     else []
                 ),
                 (FadeIn(note), 0.5, "note"),
-                *([(seen(size[0], scene=self, part="size"), 0.7, "size")] if size else []),
+                *([(seen(size[0]), 0.7, "size")] if size else []),
                 (None, 2.2),
                 (
                     [FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)]

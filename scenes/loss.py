@@ -87,20 +87,12 @@ class LossBeats(BeatScene):
                     0.5,
                     "outputs",
                 ),
-                *(
-                    [(seen(Write(symbols), 1.0, scene=self, part="words"), 1.0, "words")]
-                    if len(symbols)
-                    else []
-                ),
+                *([(seen(Write(symbols), 1.0), 1.0, "words")] if len(symbols) else []),
                 (table_in, 1.2, "table"),
                 ([FadeIn(c) for c in later], 0.6),
                 (Write(numbers), 1.4, "formula"),
                 (FadeIn(note), 0.4),
-                *(
-                    [(seen(Create(linear), scene=self, part="linear"), 0.5, "linear")]
-                    if len(linear)
-                    else []
-                ),
+                *([(seen(Create(linear)), 0.5, "linear")] if len(linear) else []),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]

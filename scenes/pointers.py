@@ -27,27 +27,13 @@ POINTER_SECONDS = 0.6
 SWEEP_SECONDS = 0.5  # per layer lit
 
 
-def seen(anims, seconds: float = POINTER_SECONDS, *, scene=None, part: str | None = None) -> list:
+def seen(anims, seconds: float = POINTER_SECONDS) -> list:
     """``anims`` (one or a list) as a part's animations that last at least ``seconds``
-    at pace 1 (``PartSpec.least``, read by ``BeatScene.run``).
-
-    With ``scene`` and ``part``: where the part draws, in pixels [left, top, right,
-    bottom], goes to render.json's layout (beat id -> "pointers" -> part), so that a
-    test can look for the change there.
-    """
+    at pace 1 (``PartSpec.least``, read by ``BeatScene.run``). Where the part draws is in
+    render.json's "sync" (each mark's ``box``), as for every part."""
     anims = list(anims) if isinstance(anims, list | tuple) else [anims]
     if anims:
         anims[0].least_seconds = seconds
-    if scene is not None and part is not None and anims:
-        boxes = [scene._box_px(a.mobject) for a in anims]
-        box = [
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
-        ]
-        layout = scene.plan.layout.setdefault(scene.current.beat.id, {})
-        layout.setdefault("pointers", {})[part] = box
     return anims
 
 
@@ -80,7 +66,7 @@ def layer_sweep(
     boxes = layer_boxes(scene.diagram, scene.theme, backwards=backwards)
     if not boxes:
         return [(then or [], SWEEP_WEIGHT, name)]
-    first = seen(Create(boxes[0]), SWEEP_SECONDS, scene=scene, part=name)
+    first = seen(Create(boxes[0]), SWEEP_SECONDS)
     parts: list[tuple] = [(first, SWEEP_WEIGHT, name)]
     for before, box in itertools.pairwise(boxes):
         parts.append((seen([Create(box), FadeOut(before)], SWEEP_SECONDS), SWEEP_WEIGHT))

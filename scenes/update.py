@@ -12,6 +12,7 @@ from manim import (
     FadeIn,
     FadeOut,
     Group,
+    ShowPassingFlash,
     SurroundingRectangle,
     VGroup,
     Write,
@@ -195,6 +196,21 @@ class UpdateBeats(BeatScene):
                 change_others.append(self.fly_from(label, cell.get_center(), cell))
             else:
                 change_others.append(FadeIn(label))
+        # The other moving edges light up as the words say they move, a flash that runs
+        # along each into its unit and leaves the re-drawn edge: where labels could not
+        # all be placed (the textbook's crossing output edges), their lines re-thicken by
+        # less than a pixel and the sentence pointed at an unchanged picture.
+        moving = [
+            (u, src)
+            for u in d.drawn[i + 1]
+            for src in d.drawn[i]
+            if (u, src) != (j, k) and dw[u, src] != 0.0
+        ]
+        if moving:
+            lit = VGroup(*[d.edge(i, u, src, t.highlight, 6) for u, src in moving])
+            lit.set_z_index(-1)  # under the neurons and their values, as the edges are
+            change_others.append(ShowPassingFlash(lit, time_width=0.6))
+        edges_weight = 2.0 if moving else 1.0
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
         # Where the detailed words explain the rule: its minus sign, then the learning rate.
@@ -218,7 +234,7 @@ class UpdateBeats(BeatScene):
             )
             first.append(
                 (
-                    seen([FadeIn(gradients), FadeOut(old_edges)], scene=self, part="known"),
+                    seen([FadeIn(gradients), FadeOut(old_edges)]),
                     0.6,
                     "known",
                 )
@@ -251,18 +267,14 @@ class UpdateBeats(BeatScene):
                 ([*intro, *header], 0.6),
                 *first,
                 (Write(eq), 1.0, "rule"),
-                *([(seen(Create(hat), scene=self, part="hat"), 0.5, "hat")] if len(hat) else []),
+                *([(seen(Create(hat)), 0.5, "hat")] if len(hat) else []),
                 ([FadeIn(table), *shown_old] + ([FadeOut(hat)] if len(hat) else []), 1.2, "table"),
                 (weight_change, 0.8, "weight"),
-                *(
-                    [(seen(Create(scale), scene=self, part="scale"), 0.5, "scale")]
-                    if len(scale)
-                    else []
-                ),
+                *([(seen(Create(scale)), 0.5, "scale")] if len(scale) else []),
                 (
                     [*change_others, FadeIn(new_edges), FadeOut(mid_edges)]
                     + ([FadeOut(scale)] if len(scale) else []),
-                    1.0,
+                    edges_weight,  # a flash long enough to follow
                     "edges",
                 ),
                 *([(FadeIn(field), 0.8, "field")] if field is not None else []),
@@ -473,16 +485,8 @@ class UpdateBeats(BeatScene):
                 *([(Create(largest), 0.5, "largest")] if largest is not None else []),
                 *([([FadeIn(m) for m in legend], 0.6, "split")] if legend else []),
                 (FadeIn(note), 0.4, "note"),
-                *(
-                    [(seen(Create(blame), scene=self, part="blame"), 0.7, "blame")]
-                    if len(blame)
-                    else []
-                ),
-                *(
-                    [(seen(FadeIn(history), scene=self, part="history"), 0.5, "history")]
-                    if len(history)
-                    else []
-                ),
+                *([(seen(Create(blame)), 0.7, "blame")] if len(blame) else []),
+                *([(seen(FadeIn(history)), 0.5, "history")] if len(history) else []),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]

@@ -1,6 +1,6 @@
 """The detailed sentences that explain a picture already on screen point at it (issue 11
 §1, scenes/pointers.py): in a real render each such part starts on its words, and the
-picture changes where the part draws (render.json layout "pointers") as it starts.
+picture changes where the part draws (its box in render.json "sync") as it starts.
 
 One small render: a 1-1-1 net (tanh hidden, linear output, Adam) on one sample, detailed
 level, reading-speed timing (--voice none), 480p at 5 frames per second: the loss, the
@@ -73,13 +73,14 @@ def test_each_pointer_starts_on_its_words(pointer_render):
 
 def test_the_picture_changes_where_each_pointer_draws_as_its_words_start(pointer_render):
     result, meta = pointer_render
-    cues = {}
-    for entry in meta["sync"]:
-        for mark in entry["marks"]:
-            where = meta["layout"].get(entry["beat"], {}).get("pointers", {})
-            if mark["part"] in where:
-                cues[(entry["beat"], mark["part"])] = (mark["spoken"], where[mark["part"]])
-    assert {part for _, part in cues} == set().union(*POINTERS.values())
+    wanted = set().union(*POINTERS.values())
+    cues = {
+        (entry["beat"], mark["part"]): (mark["spoken"], mark["box"])
+        for entry in meta["sync"]
+        for mark in entry["marks"]
+        if mark["part"] in wanted
+    }
+    assert {part for _, part in cues} == wanted
     indices = []
     for t, _ in cues.values():
         indices += [math.floor(t * FPS) - 1, math.floor((t + 0.5) * FPS)]
