@@ -60,6 +60,7 @@ from backprop_anim.visual.plots import (
 )
 
 from .base import HEADER_Y, BeatScene
+from .pointers import seen
 
 NET = Region(left=-7.0, right=-0.5, bottom=0.2, top=2.95)
 LOSS = Region(left=-5.2, right=-0.7, bottom=-2.75, top=-0.5)
@@ -148,8 +149,7 @@ class OverviewBeats(BeatScene):
         if view == "none" and summary.grad_norms:
             self._gradients(frames, statics, draws)
             boxes["gradients"] = GRADS
-        layout = {key: self._box(r) for key, r in boxes.items()}
-        self.plan.layout["overview"] = layout
+        self.plan.layout["overview"] = {key: self._box(r) for key, r in boxes.items()}
         # Manim redraws, every frame, everything from the first changing mobject on in
         # z order; what never changes goes below it and is drawn once per animation.
         for m in statics:
@@ -497,7 +497,7 @@ class OverviewBeats(BeatScene):
                     box.move_to([(thing.left + thing.right) / 2, (thing.top + thing.bottom) / 2, 0])
                 else:
                     box = SurroundingRectangle(thing, buff=0.08)
-                boxes.add(box.set_stroke(color or t.highlight, width=4).set_fill(opacity=0))
+                boxes.add(box.set_stroke(color or t.highlight, width=3).set_fill(opacity=0))
             gone = clear()
             outlines.append(boxes)
             return [Create(boxes), *gone]
@@ -516,8 +516,8 @@ class OverviewBeats(BeatScene):
             outlines.append(copy)  # a pointer like an outline: the next one replaces it
             return [Create(copy), *gone]
 
-        def add(anims: list[Animation], weight: float, name: str | None) -> None:
-            out.parts.append((anims, weight, name))
+        def add(anims: list[Animation], weight: float, name: str | None, least=0.6) -> None:
+            out.parts.append((seen(anims, least), weight, name))  # long enough to be seen
 
         look = c.look
         layers = len(self.plan.trace.network.layer_names)
@@ -575,7 +575,7 @@ class OverviewBeats(BeatScene):
             add(go(0) + outline(look["label0"]), 0.6, "start")
         if "moved" in said and last > 0:  # the weight walks downhill again, keyframe by keyframe
             for k in range(max(1, at[0] + 1), last + 1):
-                add(go(k) + (clear() if k == 1 else []), 0.3, "moved" if k == 1 else None)
+                add(go(k) + (clear() if k == 1 else []), 0.3, None if k > 1 else "moved", 0.35)
         if "before" in said and last > 0:  # the saturated share, as it was and as it is
             where = [look["share0"]] if "share0" in look else []
             add(go(0) + (outline(*where) if where else clear()), 0.6, "before")
