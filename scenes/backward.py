@@ -45,6 +45,8 @@ from backprop_anim.visual.panels import (
 )
 
 from .base import NETWORK_REGION, PANEL_LEFT, BeatScene, _overlap, unit_label
+from .forward import DIM
+from .forward import MAX_EDGE_LABELS as MAX_FOCUS_UNITS
 
 MAX_TERMS = 3
 MAX_GRAD_ROWS = 10
@@ -52,6 +54,7 @@ MAX_EDGE_LABELS = 8
 # Where a delta may stand beside its neuron, in order of preference.
 DELTA_PLACES = (DOWN, DR, RIGHT, DL, LEFT, UR, UL, UP)
 DELTA_BUFF = 0.03
+TANGENT_SHARE = 1.6 / 3.0  # the tangent's length against the plot's width
 
 
 # How the lecture names each reason a gradient is exactly zero (see zero_gradient_reasons).
@@ -211,6 +214,81 @@ class BackwardBeats(BeatScene):
         cost += max(0.0, bottom - y0) + max(0.0, y1 - top)
         return cost
 
+    def wide_net(self) -> bool:
+        """A tangle: a layer drawn elided, or more units in a column than the forward
+        beat labels (digits, one-layer-at-a-time's 8-8 layers, XOR's 8 hidden units)."""
+        d = self.diagram
+        assert d is not None
+        return any(
+            len(drawn) < len(names) or len(drawn) > MAX_FOCUS_UNITS
+            for drawn, names in zip(d.drawn, d.unit_names, strict=True)
+        )
+
+    def dim_tangle(self, step) -> tuple[list, list]:
+        """In a wide net the tangle steps back while a beat talks about one unit's edges,
+        as in the forward beat: every edge at under 20 % (``DIM``), weights that do not
+        move still dashed grey. Animations to dim (before the beat's own edges are drawn:
+        at one depth, what is added later is on top) and to restore; none in a small net.
+        """
+        d = self.diagram
+        assert d is not None
+        if not self.wide_net():
+            return [], []
+        weights = [s.W for s in step.layers]
+        still = [
+            self.not_moving.get(n, np.zeros_like(W, dtype=bool)) for n, W in enumerate(weights)
+        ]
+        undimmed = d.edges_image
+        dimmed = d.edge_raster(
+            weights, still=still, alpha_by_layer=dict.fromkeys(range(len(weights)), DIM)
+        )
+        return [FadeIn(dimmed), FadeOut(undimmed)], [FadeOut(dimmed), FadeIn(undimmed)]
+
+    def place_slope_tag(self, tag: Mobject, tangent, plot, target: Mobject, texts: list) -> None:
+        """Put "slope 0.8757" by the tangent where neither it nor its travel into
+        ``target`` (the derivative's place in its row) crosses another text of the panel.
+
+        Tried in order: beyond the tangent's upper end, beside it above or below, right
+        of the plot, left of the tangent's lower end; the travel (a copy of the number
+        moving straight from the tag to ``target``, growing to its size) is checked at
+        eight points along the way. The first clean place, else the least crossed.
+        (The tag stood on tanh'(z) = 1 − a² and its travel ran through it.)"""
+        obstacles = self._panel_text_boxes(texts, target)
+        obstacles += [_box(m) for m in plot.submobjects if isinstance(m, Label)]
+        low, end = sorted([tangent.get_start(), tangent.get_end()], key=lambda p: p[1])
+        places = [
+            (end, RIGHT),
+            (end, DR),
+            (end, UR),
+            (plot.get_right(), RIGHT),
+            (plot.get_corner(DR), RIGHT),
+            (low, LEFT),
+            (low, DR),
+        ]
+        best: tuple[float, np.ndarray] | None = None
+        for point, direction in places:
+            tag.next_to(point, direction, buff=0.06)
+            cost = _travel_cost(_box(tag), _box(target), min(tag.height, target.height), obstacles)
+            cost += max(0.0, tag.get_right()[0] - (config.frame_width / 2 - 0.05))
+            if cost == 0.0:
+                return
+            if best is None or cost < best[0]:
+                best = (cost, tag.get_center())
+        assert best is not None
+        tag.move_to(best[1])
+
+    def _panel_text_boxes(self, texts: list, target: Mobject) -> list:
+        """Boxes of the panel's texts; a row typeset whole with its number set apart
+        (``value_row``) counts up to the number only: the number's place is the landing."""
+        boxes = []
+        for m in texts:
+            if isinstance(m, VGroup) and len(m.submobjects) == 2 and m[1] is target:
+                x0, x1, y0, y1 = _box(m[0])
+                boxes.append((x0, min(x1, target.get_left()[0] - 0.02), y0, y1))
+            else:
+                boxes.append(_box(m))
+        return boxes
+
     def pulses_back(self, edges: VGroup) -> list:
         """The next layer's deltas running back along the edges, right to left (the
         engine's order), into the unit whose delta is being worked out."""
@@ -349,9 +427,10 @@ class BackwardBeats(BeatScene):
         panel = self.column_stack(items, buff=0.22)
         label = self.delta_label(i + 1, j, delta)
         error = m1[0] if i == n - 1 else m1
+        dim, undim = self.dim_tangle(step)
         parts = [
             ([*intro, *header], 0.6, "header"),
-            ([Create(edges)] if len(edges) else None, 0.6, "edges"),
+            ([*dim, Create(edges)] if len(edges) else (dim or None), 0.6, "edges"),
             ([Write(error), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
         ]
         if i == n - 1:
@@ -360,11 +439,13 @@ class BackwardBeats(BeatScene):
         if plot is not None:
             # The derivative is the slope of the tangent: its value leaves the tangent
             # and lands in the formula as the narration says it.
-            tangent = plot.tangent(z, a, deriv)
+            # As long against the plot as at its full size: a panel shrunk to fit a wide
+            # formula (digits) let a fixed 1.6 reach up into the tanh' row.
+            tangent = plot.tangent(z, a, deriv, length=TANGENT_SHARE * plot.axes.width)
             dot = plot.point(z, a)
             tag = self.text(f"slope {fmt(deriv, self.digits)}", font_size=18, color=t.gradient)
             tag.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
-            tag.next_to(tangent.get_end(), RIGHT, buff=0.06)
+            self.place_slope_tag(tag, tangent, plot, m2[1], [m1, c1, m2, chain, m3])
             parts += [
                 ([Write(m2[0]), FadeIn(plot), GrowFromCenter(dot)], 1.0, "slope"),
                 ([Create(tangent), FadeIn(tag)], 0.6, "tangent"),
@@ -416,7 +497,7 @@ class BackwardBeats(BeatScene):
         parts += [
             (None, 2.0),
             (
-                [FadeOut(panel), FadeOut(edges)]
+                [FadeOut(panel), FadeOut(edges), *undim]
                 + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else [])
                 + ([FadeOut(boxes[-1])] if boxes else []),
                 0.5,
@@ -496,7 +577,10 @@ class BackwardBeats(BeatScene):
                 _overlap(label, m) for label in labels for m in others
             ):
                 labels = VGroup()
-        others = {n: 0.3 for n in range(len(step.layers)) if n != i}
+        # The layers not discussed step back: under 20 % in a wide net, as the forward
+        # beat's tangle (digits' 60 hidden -> output edges stood at 30 % around the pink).
+        back = DIM if self.wide_net() else 0.3
+        others = {n: back for n in range(len(step.layers)) if n != i}
         grad_view = d.edge_raster(
             [layer.grad_W if n == i else s.W for n, s in enumerate(step.layers)],
             still=still,
@@ -582,7 +666,9 @@ class BackwardBeats(BeatScene):
         assert d is not None
         if not drawn:
             return None, labels, []
-        edge = d.edge(i, j, k, t.highlight, 4)
+        # In a wide net, the text colour: the highlight's yellow is near the orange of a
+        # negative weight, and no sign colour can be mistaken for it (the forward beat's).
+        edge = d.edge(i, j, k, t.text if self.wide_net() else t.highlight, 4)
         first.append(Create(edge))
         pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
         if len(labels) == len(pairs):  # every drawn edge has its label
@@ -766,3 +852,34 @@ class BackwardBeats(BeatScene):
             parts.append((self.fly_from(label, total.get_center(), total), 0.7, "edge"))
             extras.append(label)
         return panel, parts, labels, extras
+
+
+def _box(m: Mobject) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of a mobject's bounding box."""
+    return (m.get_left()[0], m.get_right()[0], m.get_bottom()[1], m.get_top()[1])
+
+
+def _travel_cost(start, end, start_height: float, obstacles: list, samples: int = 8) -> float:
+    """The area a number travelling from box ``start`` to box ``end`` shares with
+    ``obstacles`` on the way (straight, as ``fly_from`` moves it, its size going from
+    ``start_height`` high to ``end``'s), checked at ``samples`` + 1 points: 0 when clear.
+    The start box itself (the tag) counts too."""
+    cost = 0.0
+    w1, h1 = end[1] - end[0], end[3] - end[2]
+    h0 = start_height
+    w0 = w1 * h0 / h1 if h1 > 0 else w1
+    c0 = np.array([(start[0] + start[1]) / 2, (start[2] + start[3]) / 2])
+    c1 = np.array([(end[0] + end[1]) / 2, (end[2] + end[3]) / 2])
+    boxes = [start]
+    for n in range(samples + 1):
+        f = n / samples
+        cx, cy = c0 + (c1 - c0) * f
+        w, h = w0 + (w1 - w0) * f, h0 + (h1 - h0) * f
+        boxes.append((cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2))
+    for b in boxes:
+        for o in obstacles:
+            w = min(b[1], o[1]) - max(b[0], o[0])
+            h = min(b[3], o[3]) - max(b[2], o[2])
+            if w > 0 and h > 0:
+                cost += w * h + 0.01
+    return cost
