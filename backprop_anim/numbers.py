@@ -46,6 +46,12 @@ def minus_signs(text: str) -> str:
     return _SIGN.sub(MINUS, text)
 
 
+def plain_signs(text: str) -> str:
+    """The inverse of :func:`minus_signs`: a number's minus sign as :func:`fmt` writes it
+    (render.json's screen texts list the numbers a reader can match to ``fmt``)."""
+    return re.sub(MINUS + r"(?=\.?\d)", "-", text)
+
+
 def rounded(value: float, digits: int = DEFAULT_DIGITS) -> float:
     """The value a viewer reads: ``float(fmt(value))``; used by tests and narration checks."""
     return float(fmt(value, digits).replace("−∞", "-inf").replace("∞", "inf"))

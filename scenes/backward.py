@@ -35,7 +35,7 @@ from manim import (
 from backprop_anim.maths.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat, example_weight, shown_samples
+from backprop_anim.storyboard import Beat, example_weight, largest_terms, shown_samples
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.network import LEGIBLE_HEIGHT
 from backprop_anim.visual.panels import (
@@ -48,7 +48,8 @@ from .base import NETWORK_REGION, PANEL_LEFT, BeatScene, _overlap, unit_label
 from .forward import DIM
 from .forward import MAX_EDGE_LABELS as MAX_FOCUS_UNITS
 
-MAX_TERMS = 3
+MAX_TERMS = 3  # a next layer this wide is summed term by term
+WIDE_TERMS = 2  # else its largest terms, on a line that fits the panel
 MAX_GRAD_ROWS = 10
 MAX_EDGE_LABELS = 8
 # Where a delta may stand beside its neuron, in order of preference.
@@ -102,7 +103,8 @@ class BackwardBeats(BeatScene):
         size, direction = self._delta_places[column]
         label = self._delta_text(value, size)
         label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
-        if self._clash(label, self._delta_obstacles(column, unit)) == 0.0:
+        lit = self._lit_edge_points(column, unit)
+        if self._clash(label, self._delta_obstacles(column, unit), lit) == 0.0:
             return label
         # Nowhere clean for the whole column: the least crowded place for this one.
         best: tuple[float, Label] | None = None
@@ -110,7 +112,7 @@ class BackwardBeats(BeatScene):
         for direction in DELTA_PLACES:
             for label in labels:
                 label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
-                cost = self._clash(label, self._delta_obstacles(column, unit))
+                cost = self._clash(label, self._delta_obstacles(column, unit), lit)
                 if best is None or cost < best[0]:
                     best = (cost, label.copy())
         assert best is not None
@@ -172,7 +174,8 @@ class BackwardBeats(BeatScene):
                 for u in units:
                     label = texts[(u, n)]
                     label.next_to(d.neuron(column, u), direction, buff=DELTA_BUFF)
-                    if self._clash(label, [*obstacles, *placed]) > 0.0:
+                    lit = self._lit_edge_points(column, u)
+                    if self._clash(label, [*obstacles, *placed], lit) > 0.0:
                         break
                     placed.append(label)
                 else:
@@ -190,14 +193,34 @@ class BackwardBeats(BeatScene):
             texts.append(self.picture)
         return texts
 
-    def _clash(self, label, obstacles: list) -> float:
+    def _lit_edge_points(self, column: int, unit: int) -> np.ndarray:
+        """Points along the edges a hidden unit's beat lights (to the next layer's drawn
+        units, outside the circles), which its delta should not cover: written right
+        of digits' h5 it sat on the fan of its ten lit edges, where they leave it."""
+        d = self.diagram
+        assert d is not None
+        if column + 1 >= len(d.drawn) or not d.is_drawn(column, unit):
+            return np.zeros((0, 3))
+        return np.array(
+            [
+                d.edge_point(column, k, unit, t)
+                for k in d.drawn[column + 1]
+                for t in np.linspace(0.0, 1.0, 25)
+            ]
+        )
+
+    def _clash(self, label, obstacles: list, lit: np.ndarray | None = None) -> float:
         """How badly ``label`` sits: the area it shares with other texts and neurons,
-        plus what leaves the network's side of the frame (0: a clean place)."""
+        plus what leaves the network's side of the frame, plus the points of the lit
+        edges ``lit`` it covers (0: a clean place)."""
         d = self.diagram
         assert d is not None
         x0, x1 = label.get_left()[0], label.get_right()[0]
         y0, y1 = label.get_bottom()[1], label.get_top()[1]
         cost = 0.0
+        if lit is not None and len(lit):
+            inside = (lit[:, 0] > x0) & (lit[:, 0] < x1) & (lit[:, 1] > y0) & (lit[:, 1] < y1)
+            cost += 0.01 * float(inside.sum())
         for m in obstacles:
             w = min(x1, m.get_right()[0]) - max(x0, m.get_left()[0])
             h = min(y1, m.get_top()[1]) - max(y0, m.get_bottom()[1])
@@ -342,7 +365,11 @@ class BackwardBeats(BeatScene):
             targets = d.drawn[i + 2]
             edges = VGroup(*[d.edge(i + 1, k, j, t.gradient, 4) for k in targets])
             k_all = list(range(nxt.W.shape[0]))
-            shown = k_all[:MAX_TERMS]
+            # A wide next layer: the terms that matter most (largest |w·δ|), said so, and
+            # few enough that the panel keeps its size (digits' first three, d0 to d2,
+            # with the sum on their line, shrank every formula to 60 %, unreadable).
+            wide = len(k_all) > MAX_TERMS
+            shown = largest_terms(nxt.W[:, j], nxt.delta[0], WIDE_TERMS) if wide else k_all
             terms_sym = [
                 F.sub("w", f"{unit_label(trace, i + 2, k)},{me}")
                 + F.sym("dot")
@@ -353,7 +380,7 @@ class BackwardBeats(BeatScene):
                 F.num(nxt.W[k, j], self.digits) + F.sym("dot") + F.num(nxt.delta[0, k], self.digits)
                 for k in shown
             ]
-            if len(k_all) > MAX_TERMS:
+            if wide:
                 terms_sym.append(F.sym("dots"))
                 terms_num.append(F.sym("dots"))
             eq1 = (
@@ -362,10 +389,12 @@ class BackwardBeats(BeatScene):
                 + F.join(terms_sym, "+")
                 + F.Expr(" \\ &= ", r" \\ &= ")
                 + F.join(terms_num, "+")
-                + F.lit("=")
+                + (F.Expr(" \\ &= ", r" \\ &= ") if wide else F.lit("="))
                 + F.number(dL_da, self.digits)
             )
-            why = "the deltas of the next layer, sent back along this neuron's edges"
+            why = "the deltas of the next layer, sent back along this neuron's edges" + (
+                f" (the {len(shown)} largest of {len(k_all)} terms)" if wide else ""
+            )
         symbol = F.activation_symbol(act)
         deriv_name = F.Expr(f"{symbol.typst}'", f"{symbol.latex}'")
         if act == "sigmoid":

@@ -43,7 +43,7 @@ from PIL import Image
 
 from backprop_anim.errors import UserError
 from backprop_anim.narration.speech import Speech
-from backprop_anim.numbers import fmt
+from backprop_anim.numbers import fmt, plain_signs
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.timeline import (
@@ -497,8 +497,9 @@ class BeatScene(Scene):
         return paragraph(content, self.theme, width=width, **kwargs)
 
     def _record(self, content: str) -> None:
+        # Numbers as fmt writes them (a label's text draws their sign as the minus sign).
         key = self.current.beat.id if self.current is not None else "_"
-        self.plan.screen_text.setdefault(key, []).append(content)
+        self.plan.screen_text.setdefault(key, []).append(plain_signs(content))
 
     def said_parts(self, beat: Beat) -> set[str]:
         """The parts this beat's words name (its ``[[marks]]``). A part that only points
