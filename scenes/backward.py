@@ -20,6 +20,7 @@ from manim import (
     UL,
     UP,
     UR,
+    Circle,
     Create,
     FadeIn,
     FadeOut,
@@ -457,6 +458,10 @@ class BackwardBeats(BeatScene):
         label = self.delta_label(i + 1, j, delta)
         error = m1[0] if i == n - 1 else m1
         dim, undim = self.dim_tangle(step)
+        if dim:  # in the dimmed tangle, the neuron this beat is about, ringed
+            ring = Circle(radius=d.radius * 1.2, color=t.gradient, stroke_width=3)
+            ring.move_to(d.positions[(i + 1, j)])
+            dim, undim = [*dim, Create(ring)], [*undim, FadeOut(ring)]
         parts = [
             ([*intro, *header], 0.6, "header"),
             ([*dim, Create(edges)] if len(edges) else (dim or None), 0.6, "edges"),
