@@ -45,7 +45,7 @@ from backprop_anim.errors import UserError
 from backprop_anim.narration.speech import Speech
 from backprop_anim.numbers import fmt, plain_signs
 from backprop_anim.options import RenderOptions
-from backprop_anim.storyboard import BEAT_PARTS, Beat
+from backprop_anim.storyboard import BEAT_PARTS, Beat, shown_units
 from backprop_anim.timeline import (
     SPEECH_LEAD_SECONDS,
     BeatParts,
@@ -254,6 +254,7 @@ class BeatScene(Scene):
             return
         placed = place_parts(specs, self._frames_left, fps, unit, cues, pace=pace)
         begin = self.current.start_frame
+        boxes: list[list[float] | None] = []  # each named part's pixel box, as it ends
         for part, name, where in zip(parts, names, placed, strict=True):
             anims = part[0] if isinstance(part[0], Sequence) else [part[0]]
             for anim in anims:
@@ -271,6 +272,7 @@ class BeatScene(Scene):
                     )
             self._play_frames(None, where.wait)
             self._play_frames(part[0], where.frames)
+            boxes.append(self._part_box(part[0]) if name is not None else None)
         for sentence, k in zip(sentences, bound, strict=True):
             shown = None
             if k is not None:
@@ -284,11 +286,13 @@ class BeatScene(Scene):
                     "spoken": [round(start + sentence.start, 3), round(start + sentence.end, 3)],
                     "shown": shown,
                     "part": names[k] if k is not None else None,
+                    "box": boxes[k] if k is not None else None,
                     "marks": [
                         {
                             "part": name,
                             "spoken": round(start + at, 3),
                             "shown": round((begin + placed[names.index(name)].start) / fps, 3),
+                            "box": boxes[names.index(name)],
                         }
                         for name, at in sentence.marks
                         if name in names
@@ -327,6 +331,37 @@ class BeatScene(Scene):
                 group = [lighter(a, images=images) for a in group]
             self.play(*group, run_time=(n - 0.5) / fps)
             self._frames_left -= n
+
+    def _part_box(self, anims) -> list[float] | None:
+        """Where a part drew, in video pixels: [left, top, right, bottom] of the union of
+        its mobjects' boxes as the part ends and, for a number that travels, of where it
+        set out (the copy crosses the box between), clipped to the frame; None for a
+        hold or a part with nothing drawn. render.json's "sync" carries it, so that a
+        test can check that the picture changes there when the words start the part."""
+        if anims is None:
+            return None
+        anims = list(anims) if isinstance(anims, Sequence) else [anims]
+        points = [m.get_all_points() for a in anims if (m := getattr(a, "mobject", None))]
+        points = [p for p in points if len(p)]
+        if not points:
+            return None
+        every = np.concatenate(points)
+        x0, y0 = self._pixel(np.array([every[:, 0].min(), every[:, 1].max(), 0.0]))
+        x1, y1 = self._pixel(np.array([every[:, 0].max(), every[:, 1].min(), 0.0]))
+        for anim in anims:
+            travel = getattr(anim, "travel", None)
+            if travel is not None:  # where it left, at its landing size
+                (fx, fy), to = travel["from"], travel["to"]
+                half_w, half_h = (to[2] - to[0]) / 2, (to[3] - to[1]) / 2
+                x0, y0 = min(x0, fx - half_w), min(y0, fy - half_h)
+                x1, y1 = max(x1, fx + half_w), max(y1, fy + half_h)
+        w, h = float(config.pixel_width), float(config.pixel_height)
+        return [
+            round(max(0.0, x0), 2),
+            round(max(0.0, y0), 2),
+            round(min(w, x1), 2),
+            round(min(h, y1), 2),
+        ]
 
     def _fade_in_place(self, animations: list[Animation]) -> list[Animation]:
         """Fade a panel out where its parts stand, not lifted above everything.
@@ -678,12 +713,15 @@ class BeatScene(Scene):
         return [round(float(x), 2), round(float(y), 2)]
 
     def _focus(self, step: Step) -> dict[int, list[int]]:
-        """Units the beats of this step explain, so the diagram draws them even if elided."""
+        """Units the lecture explains one by one in this step (storyboard.shown_units),
+        so that an elided layer draws them: whichever scenes are rendered, the same
+        layer is drawn with the same units (not only those of the beats chosen)."""
+        trace = self.plan.trace
         focus: dict[int, list[int]] = {}
-        for timed in self.plan.timed:
-            b = timed.beat
-            if b.step == step.step and b.unit is not None and b.layer is not None:
-                focus.setdefault(b.layer + 1, []).append(b.unit)
+        for layer, names in enumerate(trace.network.unit_names):
+            shown = shown_units(trace, step.step, layer, self.plan.options)
+            if len(shown) < len(names):
+                focus[layer + 1] = shown
         return focus
 
     def fill_layer(

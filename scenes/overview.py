@@ -16,6 +16,8 @@ the title) or close it (after the steps), and clears the stage either way.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from manim import (
@@ -31,6 +33,7 @@ from manim import (
     Mobject,
     MoveAlongPath,
     Rectangle,
+    SurroundingRectangle,
     Transform,
     VGroup,
     config,
@@ -48,6 +51,7 @@ from backprop_anim.visual.plots import (
     Histogram,
     LossPlot,
     WeightPlot,
+    boundary_line,
     class_color,
     heat_map,
     image,
@@ -103,10 +107,18 @@ class OverviewBeats(BeatScene):
         for k, s in enumerate(frames):
             swaps[k].append(diagram.edge_raster(s.W, scale=scale))
 
-        # The loss on the data at every snapshot, drawn keyframe by keyframe.
+        said = self.said_parts(beat)
+        # The loss on the data at every snapshot, drawn keyframe by keyframe (and, where
+        # the words speak of it, the training batch's loss of every step on the same axes).
         losses = [s.loss for s in snaps]
+        batch_steps, batch_loss = self._batch_curve(summary.loss)
         plot = LossPlot(
-            snaps[-1].step, losses, [losses[0], losses[-1]], LOSS, t, digits=self.digits
+            snaps[-1].step,
+            [*losses, *(batch_loss if "batch" in said else [])],
+            [losses[0], losses[-1]],
+            LOSS,
+            t,
+            digits=self.digits,
         )
         self._record_all(plot.tick_texts)
         statics.append(plot)
@@ -120,6 +132,8 @@ class OverviewBeats(BeatScene):
             rides.append(MoveAlongPath(marker, piece.copy()))
 
         boxes = {"network": NET, "loss": LOSS}
+        # What the sentences about the picture point at (filled by the view's builder).
+        self._look: dict[str, Mobject] = {}
         if view == "boundary":
             boxes["data"] = self._boundary(frames, statics, swaps)
         elif view == "fit":
@@ -134,7 +148,8 @@ class OverviewBeats(BeatScene):
         if view == "none" and summary.grad_norms:
             self._gradients(frames, statics, draws)
             boxes["gradients"] = GRADS
-        self.plan.layout["overview"] = {key: self._box(r) for key, r in boxes.items()}
+        layout = {key: self._box(r) for key, r in boxes.items()}
+        self.plan.layout["overview"] = layout
         # Manim redraws, every frame, everything from the first changing mobject on in
         # z order; what never changes goes below it and is drawn once per animation.
         for m in statics:
@@ -145,21 +160,29 @@ class OverviewBeats(BeatScene):
         # --- the beat: everything at the first keyframe, then each next one ------------
         changing = [*swaps[0], *(m for m, _ in morphs), marker]
         first = [FadeIn(m) for m in [*statics, *changing]]
-        parts: list[tuple[list[Animation] | None, float]] = [(leaving + first, 1.0)]
-        for k in range(1, len(frames)):
+
+        def between(a: int, b: int) -> list[Animation]:
+            """From keyframe ``a`` to ``b``: swapped pieces cross-fade, shapes morph."""
             anims: list[Animation] = []
-            for old, new in zip(swaps[k - 1], swaps[k], strict=True):
+            for old, new in zip(swaps[a], swaps[b], strict=True):
                 anims += [FadeOut(old), FadeIn(new)]
-            anims += [Transform(m, shapes[k]) for m, shapes in morphs]
+            return anims + [Transform(m, shapes[b]) for m, shapes in morphs]
+
+        parts: list[tuple] = [(leaving + first, 1.0, "network")]
+        for k in range(1, len(frames)):
+            anims = between(k - 1, k)
             anims += [Create(piece) for piece in draws[k - 1]]
             anims.append(rides[k - 1])
             # A short change, then a held look at the keyframe (held frames cost nothing).
-            parts += [(anims, 0.6), (None, 0.4)]
+            parts += [(anims, 0.6, "curve" if k == 1 else None), (None, 0.4)]
+        context = _Look(frames, swaps, between, marker, plot, diagram, boxes, self._look)
+        extra = self._pointing(said, context, summary, batch_steps, batch_loss)
+        parts += extra.parts
         parts.append((None, 1.6))
         if not self._is_last(beat):
             drawn = itertools.chain(*draws)
             shown = [*statics, *swaps[-1], *(m for m, _ in morphs), marker, *drawn]
-            parts.append(([FadeOut(m) for m in shown], 0.4))
+            parts.append(([FadeOut(m) for m in [*shown, *extra.shown]], 0.4))
         self.run(parts)
 
     # --- what the network does with the data ---------------------------------------------
@@ -178,6 +201,8 @@ class OverviewBeats(BeatScene):
         for k, s in enumerate(frames):
             scores = ov.boundary(trace, s, area, cols, rows)
             swaps[k].append(heat_map(scores, region, t, overlay=points))
+        # The final boundary, drawn over the map where the narration names it.
+        self._look["boundary"] = boundary_line(scores, region, t.highlight)
         statics += [self._plane_titles(region), self._class_legend(max(classes) + 1)]
         return region
 
@@ -214,6 +239,9 @@ class OverviewBeats(BeatScene):
         ]
         statics += [plot, points, self._fit_legend()]
         morphs.append((curves[0].copy(), curves))
+        self._look["fit"] = curves[-1]
+        if reach is not None and len(plot.reach_lines):
+            self._look["reach"] = plot.reach_lines
         return DATA
 
     def _weight(self, frames, statics, swaps, morphs, draws) -> Region:
@@ -232,6 +260,7 @@ class OverviewBeats(BeatScene):
         shapes = [plot.polyline(ws, c, t.text, width=3) for c in curves]
         statics.append(plot)
         morphs.append((shapes[0].copy(), shapes))
+        self._look["along"] = shapes[-1]
         for k, s in enumerate(frames):
             w = float(s.W[0][0, 0])
             slope = ov.weight_slope(trace, s)
@@ -240,6 +269,9 @@ class OverviewBeats(BeatScene):
                 plot.point(w, s.loss),
                 self._slope_label(w, slope),
             ]
+            if k in (0, len(frames) - 1):  # the start and now, where the words point
+                key = "" if k else "0"
+                self._look["tangent" + key], _, self._look["label" + key] = swaps[k][-3:]
             if k + 1 < len(frames):  # the path downhill stays marked
                 draws[k].append(plot.trail(w, s.loss))
         return DATA_TALL
@@ -386,6 +418,9 @@ class OverviewBeats(BeatScene):
                 else:
                     share.next_to(hist.title, RIGHT, buff=0.2)
                 swaps[k].append(share)
+                if k in (0, len(frames) - 1):  # "before training, ...; after training, ..."
+                    key = "share" if k else "share0"
+                    self._look.setdefault(key, VGroup()).add(share)
         title = self.text(
             "pre-activations z of the hidden layers (shaded: saturated)",
             font_size=17,
@@ -426,11 +461,163 @@ class OverviewBeats(BeatScene):
         legend.move_to([GRADS.right + 0.15 + legend.width / 2, (GRADS.top + GRADS.bottom) / 2, 0])
         statics += [plot, legend]
 
+    # --- each sentence points at what it names -------------------------------------------
+    @staticmethod
+    def _batch_curve(loss: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """The training batch's loss of each step (at most MAX_GRAD_POINTS of them): step
+        k's batch loss is computed with the parameters after k steps."""
+        values = np.asarray(loss, dtype=float)
+        keep = np.unique(np.linspace(0, len(values) - 1, min(len(values), MAX_GRAD_POINTS)))
+        keep = keep.round().astype(int)
+        return keep.astype(float), values[keep]
+
+    def _pointing(
+        self, said: set[str], c: _Look, summary, batch_steps: np.ndarray, batch_loss: np.ndarray
+    ) -> _Pointing:
+        """The parts that point, each where its sentence speaks (``said``), in the order of
+        ``BEAT_PARTS["overview"]``: an outline (one at a time) around what a sentence names,
+        the boundary or a curve drawn over itself, the training replayed where the words go
+        back to its start. They run after the training has played (the loss curve drawn)."""
+        t = self.theme
+        out = _Pointing([], [])
+        outlines: list[Mobject] = []  # the outline on screen (one at a time)
+        last = len(c.frames) - 1
+        at = [last]  # the keyframe on screen
+
+        def clear() -> list[Animation]:
+            gone = [FadeOut(m) for m in outlines]
+            outlines.clear()
+            return gone
+
+        def outline(*things: Mobject | Region, color: str | None = None) -> list[Animation]:
+            boxes = VGroup()
+            for thing in things:
+                if isinstance(thing, Region):
+                    box = Rectangle(width=thing.width + 0.16, height=thing.height + 0.16)
+                    box.move_to([(thing.left + thing.right) / 2, (thing.top + thing.bottom) / 2, 0])
+                else:
+                    box = SurroundingRectangle(thing, buff=0.08)
+                boxes.add(box.set_stroke(color or t.highlight, width=4).set_fill(opacity=0))
+            gone = clear()
+            outlines.append(boxes)
+            return [Create(boxes), *gone]
+
+        def go(k: int) -> list[Animation]:
+            """To keyframe ``k``: the picture, the readout and the marker on the loss curve."""
+            anims = c.between(at[0], k) if k != at[0] else []
+            point = c.plot.p(c.frames[k].step, c.frames[k].loss)
+            at[0] = k
+            return [*anims, c.marker.animate.move_to(point).build()]
+
+        def glow(curve: Mobject) -> list[Animation]:
+            """The curve traced again, wide and translucent, from left to right."""
+            copy = curve.copy().set_stroke(color=t.highlight, width=14, opacity=0.35)
+            gone = clear()
+            outlines.append(copy)  # a pointer like an outline: the next one replaces it
+            return [Create(copy), *gone]
+
+        def add(anims: list[Animation], weight: float, name: str | None) -> None:
+            out.parts.append((anims, weight, name))
+
+        look = c.look
+        layers = len(self.plan.trace.network.layer_names)
+
+        def column(layer: int) -> Mobject:
+            return VGroup(*(m for (col, _), m in c.diagram.neurons.items() if col == layer + 1))
+
+        if "accuracy" in said and c.frames[-1].accuracy is not None:
+            add(outline(c.swaps[-1][0]), 0.5, "accuracy")
+        if "batch" in said and len(batch_loss):
+            # Thin, over the data's curve (with one sample they coincide), its two ends
+            # marked: the two numbers the sentence says.
+            curve = c.plot.polyline(batch_steps, batch_loss, t.text, width=2).set_z_index(1)
+            ends = [
+                c.plot.dot(x, y, t.text).scale(0.7).set_z_index(1)
+                for x, y in ((batch_steps[0], batch_loss[0]), (batch_steps[-1], batch_loss[-1]))
+            ]
+            label = self.text(
+                f"training batch: {fmt(batch_loss[0], self.digits)} → "
+                f"{fmt(batch_loss[-1], self.digits)}",
+                font_size=20,
+                color=t.text,
+            )
+            fit(label, LOSS.width * 0.75)
+            label.move_to([LOSS.right - label.width / 2, LOSS.top - label.height / 2, 0])
+            out.shown += [curve, *ends, label]
+            add([Create(curve), *map(FadeIn, [*ends, label]), *clear()], 0.8, "batch")
+        if "background" in said and "data" in c.boxes:
+            add(outline(c.boxes["data"]), 0.5, "background")
+        if "boundary" in said and "boundary" in look:
+            out.shown.append(look["boundary"])
+            add([FadeIn(look["boundary"]), *clear()], 0.6, "boundary")
+        if "bend" in said and layers > 1:
+            add(outline(*(column(i) for i in range(layers - 1))), 0.5, "bend")
+        if "fit" in said and "fit" in look:
+            add(glow(look["fit"]), 0.8, "fit")
+        if "reach" in said and "reach" in look:
+            add(outline(look["reach"]), 0.5, "reach")
+        if "scaled" in said and "data" in c.boxes:
+            add(outline(c.boxes["data"]), 0.5, "scaled")
+        if "along" in said and "along" in look:
+            add(glow(look["along"]), 0.8, "along")
+        if "tangent" in said and "tangent0" in look:
+            # Back at the start, where the tangent is steep (at the end it is level).
+            tangent = look["tangent0"].copy().set_stroke(color=t.highlight, width=7)
+            gone = clear()
+            outlines.append(tangent)
+            add([*go(0), FadeIn(tangent), *gone], 0.6, "tangent")
+        if "start" in said and "label0" in look:
+            add(go(0) + outline(look["label0"]), 0.6, "start")
+        if "moved" in said and last > 0:  # the weight walks downhill again, keyframe by keyframe
+            for k in range(max(1, at[0] + 1), last + 1):
+                add(go(k) + (clear() if k == 1 else []), 0.3, "moved" if k == 1 else None)
+        if "before" in said and last > 0:  # the saturated share, as it was and as it is
+            where = [look["share0"]] if "share0" in look else []
+            add(go(0) + (outline(*where) if where else clear()), 0.6, "before")
+        if "after" in said and last > 0:
+            where = [look["share"]] if "share" in look else []
+            add(go(last) + (outline(*where) if where else clear()), 0.6, "after")
+        if "layer" in said:  # the layers the first steps updated, one after another
+            for n, chosen in enumerate(summary.updated_layers[:3]):
+                anims = outline(*(column(i) for i in chosen))
+                label = self.text(f"step {n}", font_size=18, color=t.highlight)
+                label.next_to(outlines[-1], DOWN, buff=0.08)
+                outlines.append(label)
+                add([*anims, FadeIn(label)], 0.8, None if n else "layer")
+        if "all" in said:  # every backward pass computed every layer's gradients
+            add(outline(*(column(i) for i in range(layers)), color=t.gradient), 0.6, "all")
+        if "stopped" in said:
+            add(outline(c.marker), 0.5, "stopped")
+        if at[0] != last:
+            add(go(last), 0.4, None)
+        out.shown += outlines
+        return out
+
     def _box(self, region: Region) -> list[float]:
         """A region's pixel box [left, top, right, bottom] in the video's frame."""
         top_left = self._pixel(np.array([region.left, region.top, 0.0]))
         bottom_right = self._pixel(np.array([region.right, region.bottom, 0.0]))
         return [*top_left, *bottom_right]
+
+
+@dataclass
+class _Look:
+    """What the pointing parts of the overview need of the beat built so far."""
+
+    frames: list[Snapshot]
+    swaps: list[list[Mobject]]
+    between: Callable[[int, int], list[Animation]]
+    marker: Mobject
+    plot: LossPlot
+    diagram: NetworkDiagram
+    boxes: dict[str, Region]
+    look: dict[str, Mobject]
+
+
+@dataclass
+class _Pointing:
+    parts: list[tuple]  # (animations, weight, part name or None), as BeatScene.run takes
+    shown: list[Mobject]  # what they leave on screen until the beat's exit
 
 
 class OverviewScene(OverviewBeats):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Group, Mobject, VGroup, config
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Group, Mobject, VGroup, config
 
 from backprop_anim.narration import scaling
+from backprop_anim.narration.speech import title_sentences
 from backprop_anim.numbers import counted, fmt
 from backprop_anim.storyboard import BEAT_PARTS, Beat
 from backprop_anim.trace.scaling import input_scaling
@@ -23,9 +24,17 @@ class TitleBeats(BeatScene):
         cfg = trace.config
         step = self.step_of(beat)
         t = self.theme
-        title = self.text(cfg.get("title") or cfg["name"], font_size=44, color=t.text)
+        # A title of two sentences (a question and its answer) is a heading and a line
+        # under it, each coming in as the narration reads it (parts title, subtitle).
+        head, *rest = title_sentences(cfg.get("title") or cfg["name"])
+        title = self.text(head, font_size=44, color=t.text)
         if title.width > 12.5:
             title.scale_to_fit_width(12.5)
+        subtitle = None
+        if rest:
+            subtitle = self.text(" ".join(rest), font_size=32, color=t.highlight)
+            if subtitle.width > 12.5:
+                subtitle.scale_to_fit_width(12.5)
         layers = " → ".join(
             [
                 counted(len(info.input_names), "input")
@@ -98,7 +107,8 @@ class TitleBeats(BeatScene):
                 color=t.muted,
             )
             task = VGroup(task, digits).arrange(DOWN, buff=0.2)
-        parts = [title, rows]
+        heading = title if subtitle is None else VGroup(title, subtitle).arrange(DOWN, buff=0.25)
+        parts = [heading, rows]
         card = None
         if (shape := image_shape(trace)) is not None:
             # Inputs that are a picture: the first sample, seen as the digit it is.
@@ -117,6 +127,9 @@ class TitleBeats(BeatScene):
             title_layout[f"{key}.baseline"] = [
                 self._pixel(np.array([0.0, baseline(m), 0.0]))[1] for m in r
             ]
+        title_layout["title"] = self._box_px(title)
+        if subtitle is not None:
+            title_layout["subtitle"] = self._box_px(subtitle)
         self.plan.layout["title"] = title_layout
         # The picture of the sample comes in with the row that says what the data is.
         rows_in = []
@@ -134,6 +147,7 @@ class TitleBeats(BeatScene):
         self.run(
             [
                 (FadeIn(title, shift=0.3 * DOWN), 1.0, "title"),
+                *([(FadeIn(subtitle, shift=0.2 * UP), 0.6, "subtitle")] if subtitle else []),
                 *rows_in,
                 (FadeIn(task[0] if digits is not None else task), 0.5, "task"),
                 *([(FadeIn(digits), 0.4, "digits")] if digits is not None else []),

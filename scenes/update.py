@@ -12,6 +12,7 @@ from manim import (
     FadeIn,
     FadeOut,
     Group,
+    ShowPassingFlash,
     SurroundingRectangle,
     VGroup,
     Write,
@@ -186,6 +187,21 @@ class UpdateBeats(BeatScene):
                 change_others.append(self.fly_from(label, cell.get_center(), cell))
             else:
                 change_others.append(FadeIn(label))
+        # The other moving edges light up as the words say they move, a flash that runs
+        # along each into its unit and leaves the re-drawn edge: where labels could not
+        # all be placed (the textbook's crossing output edges), their lines re-thicken by
+        # less than a pixel and the sentence pointed at an unchanged picture.
+        moving = [
+            (u, src)
+            for u in d.drawn[i + 1]
+            for src in d.drawn[i]
+            if (u, src) != (j, k) and dw[u, src] != 0.0
+        ]
+        if moving:
+            lit = VGroup(*[d.edge(i, u, src, t.highlight, 6) for u, src in moving])
+            lit.set_z_index(-1)  # under the neurons and their values, as the edges are
+            change_others.append(ShowPassingFlash(lit, time_width=0.6))
+        edges_weight = 2.0 if moving else 1.0
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
         # Where the detailed words explain the rule: its minus sign, then the learning rate.
@@ -206,7 +222,8 @@ class UpdateBeats(BeatScene):
                 (Write(eq), 1.0, "rule"),
                 ([FadeIn(table), *shown_old], 1.2, "table"),
                 (weight_change, 0.8, "weight"),
-                ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], 1.0, "edges"),
+                # A flash long enough to follow (about 0.7 s at the textbook's pace).
+                ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], edges_weight, "edges"),
                 *([(FadeIn(field), 0.8, "field")] if field is not None else []),
                 (FadeIn(note), 0.4, "note"),
                 *pointers,

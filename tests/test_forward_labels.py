@@ -22,7 +22,7 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 @pytest.fixture(scope="module")
 def digits_forward_layout(tmp_path_factory) -> dict:
     """The forward beats of the digits lecture, built (not drawn) at 480p: their layout.
-    Six units drawn per layer, as the full lecture draws its hidden layer."""
+    Six units drawn per layer (the default draws 10): the crowded case."""
     from scenes.base import LecturePlan
     from scenes.lecture import Lecture
 

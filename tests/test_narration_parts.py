@@ -29,21 +29,6 @@ LEVELS = ("brief", "standard", "detailed")
 # kind of beat. They explain, in words, a picture already on screen; each needs a part
 # that points at what it says (as "Why the derivative?" now outlines the tangent).
 UNTIED: tuple[str, ...] = (
-    # title: a config's title of two sentences (the title part opens the first)
-    r"With weight decay, yes\.",
-    r"The slope of the loss tells the weight where to go\.",
-    # overview
-    r"Before training, ",
-    r"Each step updated only one layer, chosen at random",
-    r"It can bend because of the hidden layer",
-    r"The boundary now separates the classes\.",
-    r"The coloured background is the network's answer",
-    r"The curve is the loss as a",
-    r"The curve is the network's output for",
-    r"The loss of the training batch was",
-    r"The slope was minus",
-    r"The tangent at the current weight has",
-    r"Yet every backward pass computed the gradients",
     # forward unit (detailed)
     r"The forward pass goes layer by layer",
     # loss (detailed): the loss's formula in words

@@ -26,7 +26,7 @@ from ..trace.scaling import target_scaling
 from ..visual import formula as F
 from . import matrices, pictures, scaling, slope, thrown
 from .decay import decay_ranking, decay_update
-from .speech import MARK
+from .speech import MARK, title_sentences
 
 LEVELS = ("brief", "standard", "detailed")
 ALL = frozenset(LEVELS)
@@ -233,7 +233,10 @@ class Explainer:
         title = (cfg.get("title") or "").strip()
         said = Said(title or cfg.get("name") or "Lecture")
         if title:
-            self.say(said, "[[title]]" + (title if title[-1] in ".!?" else title + "."))
+            # A title of two sentences is a heading and its answer: each opens its line.
+            head, *rest = title_sentences(title if title[-1] in ".!?" else title + ".")
+            tail = f" [[subtitle]]{' '.join(rest)}" if rest else ""
+            self.say(said, "[[title]]" + head + tail)
         n_in = len(self.inputs)
         # The names are on the diagram; reading them out is for the detailed level.
         named = self.level == "detailed"
@@ -339,26 +342,29 @@ class Explainer:
         self.say(
             said,
             (
-                f"Before we zoom in, here is the whole training: {plural(total, 'step')}."
+                "[[network]]Before we zoom in, here is the whole training: "
+                f"{plural(total, 'step')}."
                 if opening
-                else f"Now the whole training: {plural(total, 'step')}."
+                else f"[[network]]Now the whole training: {plural(total, 'step')}."
             ),
             FULL,
         )
         self.say(
             said,
-            f"On the data, the loss went from {self.n(first.loss)} before training to "
+            f"[[curve]]On the data, the loss went from {self.n(first.loss)} before training to "
             f"{self.n(last.loss)} after {plural(last.step, 'step')}.",
         )
         if last.accuracy is not None:
             self.say(
                 said,
-                f"The network now gets {self.n(100 * last.accuracy)} percent of the samples right.",
+                f"[[accuracy]]The network now gets {self.n(100 * last.accuracy)} percent of the "
+                "samples right.",
             )
         if total > 1:
             self.say(
                 said,
-                f"The loss of the training batch was {self.n(s.loss[0])} at the first step and "
+                f"[[batch]]The loss of the training batch was {self.n(s.loss[0])} at the first "
+                "step and "
                 f"{self.n(s.loss[-1])} at the last.",
                 DETAIL,
             )
@@ -366,14 +372,14 @@ class Explainer:
         if self.trace.config.get("training", {}).get("update") == "random_layer":
             self.say(
                 said,
-                "Each step updated only one layer, chosen at random; the others kept their "
-                "weights for that step.",
+                "[[layer]]Each step updated only one layer, chosen at random; the others kept "
+                "their weights for that step.",
                 FULL,
             )
             if s.gradient_evaluations:
                 self.say(
                     said,
-                    f"Yet every backward pass computed the gradients of all "
+                    f"[[all]]Yet every backward pass computed the gradients of all "
                     f"{plural(len(self.names), 'layer')}, {self.n(s.gradient_evaluations[-1])} "
                     "layer gradients in all: the chain rule gives every gradient in one pass, "
                     "so updating one layer at a time throws most of that work away.",
@@ -382,8 +388,9 @@ class Explainer:
         if self.trace.diverged:
             self.say(
                 said,
-                f"Training stopped early, at step {self.trace.diverged['step']}, because a value "
-                "became infinite or undefined. A smaller learning rate usually fixes that.",
+                f"[[stopped]]Training stopped early, at step {self.trace.diverged['step']}, "
+                "because a value became infinite or undefined. A smaller learning rate usually "
+                "fixes that.",
             )
         said.formulas.append(rf"L_{{\text{{data}}}}: {self.v(first.loss)} \to {self.v(last.loss)}")
         return said
@@ -398,23 +405,28 @@ class Explainer:
         view = ov.view_of(trace)
         n_layers = len(self.names)
         if view == "boundary":
+            # Each sentence opens the part that points at what it names: the plane, then
+            # the boundary (drawn where it is first the subject), then the hidden layer.
+            separates = n_layers > 1 and last.accuracy is not None and last.accuracy >= ov.SEPARATES
             self.say(
                 said,
-                "The coloured background is the network's answer at every point of the plane, "
-                "and the thin line is the boundary between the classes.",
+                "[[background]]The coloured background is the network's answer at every point "
+                f"of the plane, {'' if separates else '[[boundary]]'}and the thin line is the "
+                "boundary between the classes.",
                 FULL,
             )
-            if n_layers > 1 and last.accuracy is not None and last.accuracy >= ov.SEPARATES:
+            if separates:
                 self.say(
                     said,
-                    "The boundary now separates the classes. It can bend because of the hidden "
-                    "layer: a single neuron on its own can only draw a straight line.",
+                    "[[boundary]]The boundary now separates the classes. [[bend]]It can bend "
+                    "because of the hidden layer: a single neuron on its own can only draw a "
+                    "straight line.",
                     FULL,
                 )
         elif view == "fit":
             self.say(
                 said,
-                "The curve is the network's output for every input, drawn over the data.",
+                "[[fit]]The curve is the network's output for every input, drawn over the data.",
                 FULL,
             )
             outside = ov.targets_out_of_reach(trace)
@@ -422,7 +434,8 @@ class Explainer:
             if outside > 0:
                 self.say(
                     said,
-                    f"But {act.spoken} output can only produce values in a fixed range, and "
+                    f"[[reach]]But {act.spoken} output can only produce values in a fixed range, "
+                    "and "
                     f"{self.n(100 * outside)} percent of the targets lie outside it: no amount "
                     "of training reaches them. Scale the targets into that range, or use a "
                     "linear output.",
@@ -431,7 +444,8 @@ class Explainer:
                 lo, hi = trace.data["scaling"]["range"]
                 self.say(
                     said,
-                    f"The targets were scaled to lie between {self.n(lo)} and {self.n(hi)}, "
+                    f"[[scaled]]The targets were scaled to lie between {self.n(lo)} and "
+                    f"{self.n(hi)}, "
                     f"inside what {act.spoken} can produce; the picture shows them in their own "
                     "units again.",
                     FULL,
@@ -441,16 +455,16 @@ class Explainer:
             w0, w1 = float(first.W[0][0, 0]), float(last.W[0][0, 0])
             self.say(
                 said,
-                "The curve is the loss as a function of the weight, everything else held "
-                "fixed. The tangent at the current weight has the slope that backpropagation "
-                "computes, and each update moves the weight against that slope, by the "
-                f"learning rate, {self.n(lr)}, times the slope.",
+                "[[along]]The curve is the loss as a function of the weight, everything else "
+                "held fixed. [[tangent]]The tangent at the current weight has the slope that "
+                "backpropagation computes, and each update moves the weight against that slope, "
+                f"by the learning rate, {self.n(lr)}, times the slope.",
                 FULL,
             )
             self.say(
                 said,
-                f"The slope was {self.n(ov.weight_slope(trace, first))} at the start, and the "
-                f"weight went from {self.n(w0)} to {self.n(w1)}.",
+                f"[[start]]The slope was {self.n(ov.weight_slope(trace, first))} at the start, "
+                f"[[moved]]and the weight went from {self.n(w0)} to {self.n(w1)}.",
             )
         for i in ov.histogram_layers(trace):
             act = self.acts[i]
@@ -460,9 +474,10 @@ class Explainer:
             if before >= ov.SATURATED_AT_START:
                 self.say(
                     said,
-                    f"Before training, {self.n(100 * before)} percent of {self.layer(i)}'s "
-                    f"outputs were saturated, close to the limits of {act.spoken}, where its "
-                    "slope is almost zero and little gradient gets through; after training, "
+                    f"[[before]]Before training, {self.n(100 * before)} percent of "
+                    f"{self.layer(i)}'s outputs were saturated, close to the limits of "
+                    f"{act.spoken}, where its slope is almost zero and little gradient gets "
+                    "through; [[after]]after training, "
                     f"{self.n(100 * after)} percent.",
                 )
 

@@ -70,6 +70,13 @@ def check_marks(text: str, where: str) -> None:
         raise UserError(f"{where}: a mark is not closed; write marks as [[name]]")
 
 
+def title_sentences(title: str) -> list[str]:
+    """A config's title as its sentences ("Why the derivative? The slope ..."): the title
+    beat shows the first as the heading and the rest on a line of their own, which comes
+    in as the narration reads it (one split, so the screen and the words agree)."""
+    return [s for s in SENTENCE_END.split(" ".join(title.split())) if s]
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """The sentences of ``text`` with their marks (marks at a sentence end move to the next)."""
     out: list[Sentence] = []

@@ -69,9 +69,15 @@ def stroke_px(weight: float, scale: float, px_per_unit: float) -> float:
 
 
 def drawn_units(n: int, max_units: int, focus: list[int]) -> list[int]:
-    """Which units of an n-unit layer are drawn: all if they fit, else ends + focus."""
+    """Which units of an n-unit layer are drawn: all if they fit, else ends + focus.
+
+    ``focus`` is a set of units (a unit named twice, by its forward and its backward
+    beat, counts once): counted twice, it took the room of two ends, so the digits'
+    hidden layer was drawn with 6 units in the whole lecture and 10 in its forward pass.
+    """
     if n <= max_units:
         return list(range(n))
+    focus = sorted(set(focus))
     keep = max(1, (max_units - len(focus)) // 2)
     chosen = set(range(keep)) | set(range(n - keep, n)) | set(focus)
     return sorted(chosen)
@@ -413,10 +419,42 @@ class NetworkDiagram(Group):
         if label.height >= LEGIBLE_HEIGHT:
             return label.move_to(self.positions[(column, unit)])
         label.scale_to_fit_height(LEGIBLE_HEIGHT)
-        label.add_background_rectangle(color=self.theme.background, opacity=0.85, buff=0.02)
+        # An opaque box, touching the circle: edges run under it (they are drawn behind
+        # the values), and no piece of an edge shows between circle and number, where
+        # it read as a minus sign (the digits' input 0.875 looked like -0.875).
+        label.add_background_rectangle(color=self.theme.background, opacity=1.0, buff=0.02)
+        circle = self.neurons[(column, unit)]
         last = column == len(self.unit_names) - 1
-        # Inputs' names are on their left, outputs' on their right: the value goes to the
-        # other side; a hidden unit's goes to its right, over its outgoing edges. Outputs
-        # too small to be named have the free space on their right for it.
-        side = LEFT if last and self.radius >= 0.2 else RIGHT
-        return label.next_to(self.neurons[(column, unit)], side, buff=0.04)
+        named = self.radius >= 0.2
+        if column == 0 and named and self._room_above(column, label.height):
+            # A named input: its name is on its left, its edges fan out to its right,
+            # the raw value (scaled inputs) stands under its left half; the value goes
+            # above, right-aligned on the centre, clear of every edge (regression's
+            # 1.213 sat on the eight edges leaving x).
+            label.next_to(circle, UP, buff=0.04)
+            return label.shift(RIGHT * (circle.get_x() - label.get_right()[0]))
+        # Outputs' names are on their right: the value goes to the other side; a hidden
+        # unit's goes to its right, over its outgoing edges. Outputs too small to be
+        # named, and unnamed inputs, have the free space on their right for it.
+        side = LEFT if last and named else RIGHT
+        return label.next_to(circle, side, buff=0.0)
+
+    def _room_above(self, column: int, height: float) -> bool:
+        """Whether a text of ``height`` fits above every neuron of a column, with as much
+        again below the neuron above it (its raw value): all of a column's values go to
+        one side (XOR's x1 above and x2 beside read as two kinds of number)."""
+        rows = self._rows(column)
+        for k, unit in enumerate(rows):
+            if unit is None:
+                continue
+            top = self.neurons[(column, unit)].get_top()[1]
+            if k == 0:
+                room = self.captions[column].get_bottom()[1] - top >= height + 0.12
+            elif rows[k - 1] is None:
+                room = False  # the "⋮" is right above
+            else:
+                below = self.neurons[(column, rows[k - 1])].get_bottom()[1]
+                room = below - top >= 2 * (height + 0.12)
+            if not room:
+                return False
+        return True

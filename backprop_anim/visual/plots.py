@@ -244,9 +244,7 @@ def heat_map(
     bg = np.array(rgb(theme.background), dtype=float)
     t = (HEAT_STRENGTH * sure)[:, :, None]
     colors = bg + (palette[best] - bg) * t
-    edge = np.zeros(best.shape, dtype=bool)
-    edge[:, 1:] |= best[:, 1:] != best[:, :-1]
-    edge[1:, :] |= best[1:, :] != best[:-1, :]
+    edge = class_edges(best)
     colors[edge] = np.array(rgb(theme.text), dtype=float) * 0.85 + bg * 0.15
     if overlay is not None:
         alpha = overlay[:, :, 3:4].astype(float) / 255.0
@@ -256,6 +254,35 @@ def heat_map(
     rgba[:, :, 3] = 255
     mob = _image(rgba, region)
     mob.set_resampling_algorithm(0)  # one cell per pixel: keep the boundary and dots crisp
+    return mob
+
+
+def class_edges(best: np.ndarray) -> np.ndarray:
+    """Cells whose most likely class differs from the one left of or above them: the
+    decision boundary as the heat map draws it, one cell wide."""
+    edge = np.zeros(best.shape, dtype=bool)
+    edge[:, 1:] |= best[:, 1:] != best[:, :-1]
+    edge[1:, :] |= best[1:, :] != best[:-1, :]
+    return edge
+
+
+def boundary_line(scores: np.ndarray, region: Region, color: str, width: int = 3) -> ImageMobject:
+    """The heat map's boundary alone, ``width`` cells wide in ``color`` on transparency:
+    laid over the heat map where the narration points at the boundary (its one-cell line
+    is hard to find at 480p)."""
+    line = class_edges(np.argmax(scores, axis=2))
+    for _ in range(max(0, width - 1) // 2):  # grow by one cell on each side
+        grown = line.copy()
+        grown[1:, :] |= line[:-1, :]
+        grown[:-1, :] |= line[1:, :]
+        grown[:, 1:] |= line[:, :-1]
+        grown[:, :-1] |= line[:, 1:]
+        line = grown
+    rgba = np.zeros((*line.shape, 4), dtype=np.uint8)
+    rgba[line, :3] = rgb(color)
+    rgba[line, 3] = 255
+    mob = _image(rgba, region)
+    mob.set_resampling_algorithm(0)
     return mob
 
 
