@@ -5,8 +5,8 @@ beats, nothing played: the plan's ``build_only``), and after every backward beat
 unit the diagram's texts are read from the stage: unit names, layer captions, the "⋮"
 and "64 units" marks, values beside small neurons, raw inputs, the sample's picture and
 the deltas placed so far. No two of their boxes may intersect, no delta may cover a
-neuron, and none may cover the edges its own beat lit. (In the XOR and digits lectures a hidden unit's δ used to sit on the name of
-the unit below it.)
+neuron, and none may cover the edges its own beat lit. (In the XOR and digits lectures
+a hidden unit's δ used to sit on the name of the unit below it.)
 """
 
 from __future__ import annotations
