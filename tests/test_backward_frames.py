@@ -87,8 +87,8 @@ def digits_built(tmp_path_factory) -> dict:
             seen["grids"].setdefault(self.current.beat.id, []).append((name, list(highlight), g))
             return g
 
-        def place_slope_tag(self, tag, tangent, plot, target, texts):
-            super().place_slope_tag(tag, tangent, plot, target, texts)
+        def place_slope_tag(self, tag, tangent, plot, target, texts, **kwargs):
+            super().place_slope_tag(tag, tangent, plot, target, texts, **kwargs)
             seen["tags"][self.current.beat.id] = (tag, target, list(texts), plot)
 
         def beat_backward_unit(self, beat):
