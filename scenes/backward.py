@@ -296,15 +296,22 @@ class BackwardBeats(BeatScene):
             (low, DR),
         ]
         best: tuple[float, np.ndarray] | None = None
+        # Far enough that the tag, grown about its centre, still keeps clear of its anchor.
+        buff = 0.06 + (grow - 1.0) * tag.width / 2
         for point, direction in places:
-            tag.next_to(point, direction, buff=0.06)
+            tag.next_to(point, direction, buff=buff)
             cost = _travel_cost(_box(tag), _box(target), min(tag.height, target.height), obstacles)
             if grow != 1.0:
                 x, y = tag.get_center()[:2]
                 w, h = tag.width * grow / 2, tag.height * grow / 2
                 big = (x - w, x + w, y - h, y + h)
                 cost += _travel_cost(big, big, 2 * h, obstacles, samples=1)
+                cost += 10.0 * max(0.0, PANEL_LEFT - big[0])
+                cost += max(0.0, big[1] - (config.frame_width / 2 - 0.05))
+            # Inside the panel: left of it are the network's neurons and lit edges
+            # (tanh-saturation's h23, whose tangent ends left of its plot).
             cost += max(0.0, tag.get_right()[0] - (config.frame_width / 2 - 0.05))
+            cost += 10.0 * max(0.0, PANEL_LEFT - tag.get_left()[0])
             if cost == 0.0:
                 return
             if best is None or cost < best[0]:

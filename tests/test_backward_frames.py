@@ -224,6 +224,7 @@ def test_the_slope_tag_and_its_travel_cross_no_other_text(digits_built):
                 others.append(box(m))
         others += [box(m) for m in plot.submobjects if type(m).__name__ == "Label"]
         start, end = box(tag), box(target)
+        assert start[0] >= PANEL_LEFT, f"{beat}: the tag stands over the network"
         h0 = min(tag.height, target.height)
         w0 = target.width * h0 / target.height
         c0 = np.array([(start[0] + start[1]) / 2, (start[2] + start[3]) / 2])
