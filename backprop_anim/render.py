@@ -510,7 +510,7 @@ def cached_parts(
     parts = measure_parts(trace, timed, options, media, speech)
     doc = {
         beat: {
-            "specs": [[p.name, p.weight, p.hold, p.travel] for p in built.specs],
+            "specs": [[p.name, p.weight, p.hold, p.travel, p.least] for p in built.specs],
             "unit": built.unit,
             "names": list(built.names),
         }

@@ -134,13 +134,15 @@ TRAVEL_SECONDS = 0.7
 @dataclass(frozen=True)
 class PartSpec:
     """What the timeline needs of a visual part: its name (None: not cue-able), its
-    natural weight, whether it is a hold (nothing moves), and whether a number travels
-    in it (it then lasts at least TRAVEL_SECONDS at pace 1)."""
+    natural weight, whether it is a hold (nothing moves), whether a number travels
+    in it (it then lasts at least TRAVEL_SECONDS at pace 1), and the least seconds it
+    needs at pace 1 to be seen (a layer lit in turn, an outline drawn: scenes/pointers.py)."""
 
     name: str | None
     weight: float
     hold: bool = False
     travel: bool = False
+    least: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,12 @@ class Pause:
 
 def part_needs(parts: Sequence[PartSpec], unit: float, pace: float = 1.0) -> list[float]:
     """Seconds each part takes at its natural length (weight x ``unit``), a travel at
-    least TRAVEL_SECONDS / pace; a hold nothing (it takes what is left)."""
+    least TRAVEL_SECONDS / pace, any part at least its ``least`` / pace; a hold nothing
+    (it takes what is left)."""
     return [
-        0.0 if p.hold else max(p.weight * unit, TRAVEL_SECONDS / pace if p.travel else 0.0)
+        0.0
+        if p.hold
+        else max(p.weight * unit, TRAVEL_SECONDS / pace if p.travel else 0.0, p.least / pace)
         for p in parts
     ]
 

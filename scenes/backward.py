@@ -45,6 +45,7 @@ from backprop_anim.visual.panels import (
 )
 
 from .base import NETWORK_REGION, PANEL_LEFT, BeatScene, _overlap, unit_label
+from .pointers import layer_sweep, old_weights, outline, seen
 
 MAX_TERMS = 3
 MAX_GRAD_ROWS = 10
@@ -349,10 +350,18 @@ class BackwardBeats(BeatScene):
         panel = self.column_stack(items, buff=0.22)
         label = self.delta_label(i + 1, j, delta)
         error = m1[0] if i == n - 1 else m1
+        said = self.said_parts(beat)
+        order, lit, old = self.backward_order(beat, step, i, [j])
         parts = [
             ([*intro, *header], 0.6, "header"),
+            *order,
             ([Create(edges)] if len(edges) else None, 0.6, "edges"),
-            ([Write(error), FadeIn(c1), *self.pulses_back(edges)], 1.4, "error"),
+            (
+                [Write(error), FadeIn(c1), *self.pulses_back(edges)]
+                + ([FadeOut(lit), FadeOut(old)] if len(lit) else []),
+                1.4,
+                "error",
+            ),
         ]
         if i == n - 1:
             parts.append((Write(m1[1]), 0.5, "dL_da"))
@@ -376,9 +385,12 @@ class BackwardBeats(BeatScene):
             ([FadeIn(chain), Write(m3)], 1.4, "delta"),
             (self.fly_from(label, m3.get_right() - [label.width / 2, 0, 0]), 0.5, "label"),
         ]
+        long_way = VGroup()
+        if "long" in said:  # the long way: the slope dL/da times the derivative, on screen
+            long_way.add(outline(m1, t), outline(m2, t))
+            parts.append((seen(Create(long_way)), 0.6, "long"))
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
-        said = self.said_parts(beat)
         if "blames" in said and len(edges):  # every edge carries its share back, again
             parts.append((self.pulses_back(edges), 0.8, "blames"))
         boxes: list[Mobject] = []  # one outline at a time: each sentence points at one thing
@@ -417,6 +429,7 @@ class BackwardBeats(BeatScene):
             (None, 2.0),
             (
                 [FadeOut(panel), FadeOut(edges)]
+                + ([FadeOut(long_way)] if len(long_way) else [])
                 + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else [])
                 + ([FadeOut(boxes[-1])] if boxes else []),
                 0.5,
@@ -424,6 +437,19 @@ class BackwardBeats(BeatScene):
         ]
         self.delta_labels[(i + 1, j)] = label
         self.run(parts)
+
+    def backward_order(self, beat: Beat, step, i: int, units: list[int]):
+        """The first backward beat's pointers, where its words say them: the layers lit
+        right to left ("in the opposite order"), then the edges into ``units`` with their
+        weights as they were ("It uses the weights as they were"). Returns (parts, the
+        lit edges, their labels): the next part takes the edges away."""
+        said = self.said_parts(beat)
+        parts = layer_sweep(self, "order", backwards=True) if "order" in said else []
+        lit, old = VGroup(), VGroup()
+        if "weights" in said:
+            lit, old = old_weights(self, step, i, units)
+            parts.append((seen([Create(lit), FadeIn(old)]), 0.6, "weights"))
+        return parts, lit, old
 
     def beat_backward_layer(self, beat: Beat) -> None:
         step = self.step_of(beat)
@@ -447,6 +473,7 @@ class BackwardBeats(BeatScene):
             rule = F.grad(F.var("L"), F.var("a")) + F.sym("odot") + F.Expr("f'(z)", "f'(z)")
         eq = self.math(F.sym("delta") + F.lit("=") + rule)
         zero = int(np.sum(layer.delta[0] == 0.0))
+        order, lit, old = self.backward_order(beat, step, i, self.diagram.drawn[i + 1])
         self.layer_strip(
             eq,
             layer.delta[0],
@@ -455,6 +482,8 @@ class BackwardBeats(BeatScene):
             [*intro, *header],
             symmetric=True,
             lead_in_weight=0.6,
+            pointers=order,
+            leave=[FadeOut(lit), FadeOut(old)] if len(lit) else [],
         )
 
     def beat_gradients(self, beat: Beat) -> None:
@@ -547,10 +576,15 @@ class BackwardBeats(BeatScene):
             )
         note = self.paragraph(text, font_size=20, color=t.frozen if n_zero else t.muted)
         example = example_weight(layer.grad_W, largest=True)
+        said = self.said_parts(beat)
+        bias = self.bias_gradient(step, i, example[0]) if "bias" in said else None
         # The panel is laid out before the numbers' journeys are drawn up (they start
         # and end where its pieces finally stand).
         meets = self.batch_gradient_meets if batch > 1 else self.gradient_meets
-        panel, meet, labels, extras = meets(i, example, labels, [table, note])
+        below = [table, note] if bias is None else [table, bias, note]
+        panel, meet, labels, extras = meets(i, example, labels, below)
+        size = self.activation_on_edge(i, *example) if "size" in said else []
+        extras += size[1:]
         old_edges = d.edges_image
         d.edges_image = weight_view
         first = meet[0] if meet else []
@@ -560,7 +594,19 @@ class BackwardBeats(BeatScene):
                 ([FadeIn(grad_view), FadeOut(old_edges), *first], 0.8, "gradients"),
                 *meet[1:],
                 ([FadeIn(labels), FadeIn(table)], 1.4, "table"),
+                *(
+                    [
+                        (
+                            seen(self.bias_arrives(bias, i, example[0])),
+                            0.7,
+                            "bias",
+                        )
+                    ]
+                    if bias
+                    else []
+                ),
                 (FadeIn(note), 0.5, "note"),
+                *([(seen(size[0]), 0.7, "size")] if size else []),
                 (None, 2.2),
                 (
                     [FadeOut(labels), FadeOut(panel), FadeOut(grad_view), FadeIn(weight_view)]
@@ -569,6 +615,39 @@ class BackwardBeats(BeatScene):
                 ),
             ]
         )
+
+    def bias_gradient(self, step, i: int, j: int):
+        """∂L/∂b = δ = its value, for unit j of layer i ("Each bias has a gradient too:
+        the delta itself"; with a batch, the sum of the samples' deltas, each carrying
+        the mean's 1/B): the formula and the number as two pieces (value_row), so that
+        a single sample's number can leave the δ under the neuron."""
+        me = unit_label(self.plan.trace, i + 1, j)
+        delta = F.sub("delta", me) if len(step.samples) == 1 else F.sym("sum") + F.sub("delta", me)
+        lhs = F.grad(F.var("L"), F.sub("b", me)) + F.lit("=") + delta + F.lit("=")
+        return self.value_row(lhs, F.number(float(step.layers[i].grad_b[j]), self.digits))
+
+    def bias_arrives(self, row, i: int, j: int) -> list:
+        """The bias row written, its number flown from the δ label under the neuron (one
+        sample: the label shows that very number)."""
+        source = self.delta_labels.get((i + 1, j))
+        if source is not None and len(self.step_of(self.current.beat).samples) == 1:
+            number = self.fly_from(row[1], source.get_center(), source)
+        else:
+            number = FadeIn(row[1])
+        return [Write(row[0]), number]
+
+    def activation_on_edge(self, i: int, j: int, k: int) -> list:
+        """ "A gradient is only as large as the activation on its edge": the input's value
+        (else its neuron) outlined as a pulse runs along the example edge. Returns [the
+        part's animations, then what leaves with the panel]."""
+        d, t = self.diagram, self.theme
+        assert d is not None
+        if not (d.is_drawn(i, k) and d.is_drawn(i + 1, j)):
+            return []
+        value = d.value_labels.get((i, k))
+        box = outline(value if value is not None else d.neuron(i, k), t)
+        edge = d.edge(i, j, k, t.highlight, 8)
+        return [[Create(box), ShowPassingFlash(edge, time_width=0.5)], box]
 
     def _example_edge(self, i: int, j: int, k: int, g: float, labels, first: list, drawn: bool):
         """The example edge lit (its Create joins ``first``) and its gradient label.

@@ -233,6 +233,16 @@ class BeatScene(Scene):
                 and any(
                     hasattr(a, "travel") for a in (p[0] if isinstance(p[0], Sequence) else [p[0]])
                 ),
+                # A part that points (scenes/pointers.py) lasts long enough to be seen.
+                least=max(
+                    (
+                        getattr(a, "least_seconds", 0.0)
+                        for a in (p[0] if isinstance(p[0], Sequence) else [p[0]])
+                    ),
+                    default=0.0,
+                )
+                if sentences
+                else 0.0,
             )
             for p, name in zip(parts, names, strict=True)
         ]
@@ -883,13 +893,17 @@ class BeatScene(Scene):
         symmetric: bool,
         lead_in_weight: float = 0.8,
         then: list | None = None,
+        pointers: Sequence = (),
+        leave: Sequence = (),
     ) -> None:
         """A layer too large to explain unit by unit: its rule, all values as one strip.
 
         The forward and backward passes show a wide layer the same way (the equation,
         a heat strip of the layer's values, a caption with the extremes), so they share
         this; ``then`` is an extra animation after the strip (the forward pass fills
-        the layer's neurons).
+        the layer's neurons); ``pointers``, parts after the lead-in that point at the
+        diagram (the first backward beat's order and weights), whose marks ``leave``
+        with the rule.
         """
         strip = heat_strip(values, self.theme, width=6.0, height=0.45, symmetric=symmetric)
         words = self.text(caption, font_size=22, color=self.theme.muted)
@@ -897,7 +911,8 @@ class BeatScene(Scene):
         self.run(
             [
                 (lead_in, lead_in_weight, "header"),
-                (Write(equation), 1.0, "rule"),
+                *pointers,
+                ([Write(equation), *leave], 1.0, "rule"),
                 (FadeIn(strip), 0.8, "strip"),
                 (FadeIn(words), 0.4, "caption"),
                 *([(then, 1.0, "neurons")] if then else []),

@@ -28,6 +28,7 @@ from backprop_anim.visual.network import Region
 from backprop_anim.visual.panels import ActivationPlot
 
 from .base import PANEL_TOP, BeatScene, unit_label
+from .pointers import layer_sweep
 
 MAX_TERMS = SHOWN_TERMS  # terms of a weighted sum written out before "…"
 MAX_EDGE_LABELS = 6
@@ -215,6 +216,8 @@ class ForwardBeats(BeatScene):
         flying = self.fly_from
         parts: list = [
             ([*intro, *header], 0.8),
+            # "The forward pass goes layer by layer": the layers light left to right.
+            *(layer_sweep(self, "layers") if "layers" in self.said_parts(beat) else []),
             (
                 # The dimmed raster first: at the same depth, what is added later is on top.
                 ([FadeIn(dimmed), FadeOut(undimmed)] if dimmed is not None else [])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from manim import FadeIn, FadeOut, Write
+from manim import Create, FadeIn, FadeOut, VGroup, Write
 
 from backprop_anim.numbers import fmt
 from backprop_anim.storyboard import Beat
@@ -10,6 +10,7 @@ from backprop_anim.visual import equations
 from backprop_anim.visual.panels import ValueTable
 
 from .base import BeatScene
+from .pointers import first_line, layer_boxes, outline, seen
 
 MAX_ROWS = 10
 
@@ -67,6 +68,14 @@ class LossBeats(BeatScene):
                     later.append(cell)
                 else:
                     table_in.append(FadeIn(cell))
+        # The detailed words read the formula first ("half the sum, over the outputs, of
+        # ..."): its first line is written as they say it, the numbers after the table.
+        said = self.said_parts(beat)
+        symbols, numbers = first_line(eq) if "words" in said else (VGroup(), eq)
+        # "The output layer is linear": the output layer's caption says so.
+        linear = VGroup()
+        if "linear" in said:
+            linear.add(outline(self.diagram.captions[-1], t), *layer_boxes(self.diagram, t)[-1:])
         self.run(
             [
                 ([*intro, *header], 0.6),
@@ -80,13 +89,16 @@ class LossBeats(BeatScene):
                     0.5,
                     "outputs",
                 ),
+                *([(seen(Write(symbols), 1.0), 1.0, "words")] if len(symbols) else []),
                 (table_in, 1.2, "table"),
                 ([FadeIn(c) for c in later], 0.6),
-                (Write(eq), 1.4, "formula"),
+                (Write(numbers), 1.4, "formula"),
                 (FadeIn(note), 0.4),
+                *([(seen(Create(linear)), 0.5, "linear")] if len(linear) else []),
                 (None, 2.0),
                 (
                     [FadeOut(panel)]
+                    + ([FadeOut(linear)] if len(linear) else [])
                     + [
                         self.diagram.neuron(out_col, k)
                         .animate.set_stroke(t.neuron_stroke, width=2)

@@ -30,6 +30,7 @@ from backprop_anim.visual.panels import RankingBars, ValueTable, baseline, stand
 from backprop_anim.visual.placement import crosses, place_together
 
 from .base import BeatScene, unit_label
+from .pointers import glyphs_below, layer_sweep, outline, seen
 
 MAX_ROWS = 9
 MAX_EDGE_LABELS = 12  # a layer with more edges labels its example only
@@ -78,8 +79,16 @@ class UpdateBeats(BeatScene):
             lam_text = fmt(lam, self.digits)
             values = values + F.Expr(",  ", ",  ") + F.sym("lambda") + F.lit("=")
             values = values + F.Expr(lam_text, lam_text)
-        # The rule and its values in two pieces, so that a sentence can point at either.
-        rule_mob, values_mob = self.math(self.update_rule()), self.math(values)
+        # The rule and its values in two pieces, so that a sentence can point at either
+        # (Adam's step m̂ / (√v̂ + ε) a piece of its own: its words name its terms).
+        said = self.said_parts(beat)
+        adam_step = None
+        if opt["name"] == "adam" and {"hat", "scale"} & said:
+            rule_mob = self.value_row(*equations.adam_rule(opt))
+            adam_step = rule_mob[1]
+        else:
+            rule_mob = self.math(self.update_rule())
+        values_mob = self.math(values)
         eq = VGroup(rule_mob, values_mob).arrange(RIGHT, buff=0.45)
         values_mob.set_y(rule_mob.get_y())
         dw = layer.delta_W
@@ -205,7 +214,6 @@ class UpdateBeats(BeatScene):
         leave = [FadeOut(panel), FadeOut(others_new)]
         leave += [FadeOut(example_new)] if example_new else []
         # Where the detailed words explain the rule: its minus sign, then the learning rate.
-        said = self.said_parts(beat)
         pointers: list = []
         boxes: list = []
         for part, mob in (("downhill", rule_mob), ("rate", values_mob)):
@@ -216,14 +224,59 @@ class UpdateBeats(BeatScene):
                 )
                 boxes.append(box)
         leave += [FadeOut(boxes[-1])] if boxes else []
+        # The first update's detailed words: every gradient is known (the edges drawn as
+        # their gradients), the layers are updated in network order (lit left to right).
+        first = []
+        if "known" in said:
+            gradients = d.edge_raster(
+                [s.grad_W for s in step.layers],
+                color_by_layer=dict.fromkeys(range(len(step.layers)), t.gradient),
+            )
+            first.append(
+                (
+                    seen([FadeIn(gradients), FadeOut(old_edges)]),
+                    0.6,
+                    "known",
+                )
+            )
+            back = [FadeOut(gradients), FadeIn(old_edges)]
+            if "layers" in said:
+                first += layer_sweep(self, "layers", then=back)
+            else:
+                first.append((back, 0.3))
+        elif "layers" in said:
+            first = layer_sweep(self, "layers")
+        # Adam's step: m̂ and v̂ as "correcting both" names them, then the denominator
+        # √v̂ and the learning rate as "dividing by the square root of v" says why.
+        hat = scale = VGroup()
+        if adam_step is not None:
+            bar = adam_step.get_center()[1]
+            below = glyphs_below(adam_step, bar - 0.05)
+            glyphs = adam_step.family_members_with_points()
+            above = VGroup(*[g for g in glyphs if g.get_center()[1] > bar + 0.05])
+            # Tight boxes: the fraction stands a thin space from η, which must stay clear.
+            if "hat" in said:
+                hat = VGroup(*[outline(m, t, buff=0.03) for m in (above, below) if len(m)])
+            if "scale" in said:
+                scale = VGroup(
+                    outline(below if len(below) else adam_step, t, buff=0.03),
+                    outline(values_mob, t),
+                )
         self.run(
             [
                 ([*intro, *header], 0.6),
+                *first,
                 (Write(eq), 1.0, "rule"),
-                ([FadeIn(table), *shown_old], 1.2, "table"),
+                *([(seen(Create(hat)), 0.5, "hat")] if len(hat) else []),
+                ([FadeIn(table), *shown_old] + ([FadeOut(hat)] if len(hat) else []), 1.2, "table"),
                 (weight_change, 0.8, "weight"),
-                # A flash long enough to follow (about 0.7 s at the textbook's pace).
-                ([*change_others, FadeIn(new_edges), FadeOut(mid_edges)], edges_weight, "edges"),
+                *([(seen(Create(scale)), 0.5, "scale")] if len(scale) else []),
+                (
+                    [*change_others, FadeIn(new_edges), FadeOut(mid_edges)]
+                    + ([FadeOut(scale)] if len(scale) else []),
+                    edges_weight,  # a flash long enough to follow
+                    "edges",
+                ),
                 *([(FadeIn(field), 0.8, "field")] if field is not None else []),
                 (FadeIn(note), 0.4, "note"),
                 *pointers,
@@ -423,6 +476,7 @@ class UpdateBeats(BeatScene):
             largest = VGroup(
                 *[SurroundingRectangle(bars[n], color=t.highlight, buff=0.05) for n in rows]
             )
+        blame, history = self.ranking_pointers(beat, step, entries, bars, note)
         self.run(
             [
                 ([*intro, *header], 0.6),
@@ -431,7 +485,54 @@ class UpdateBeats(BeatScene):
                 *([(Create(largest), 0.5, "largest")] if largest is not None else []),
                 *([([FadeIn(m) for m in legend], 0.6, "split")] if legend else []),
                 (FadeIn(note), 0.4, "note"),
+                *([(seen(Create(blame)), 0.7, "blame")] if len(blame) else []),
+                *([(seen(FadeIn(history)), 0.5, "history")] if len(history) else []),
                 (None, 2.0),
-                ([FadeOut(panel)] + ([FadeOut(largest)] if largest is not None else []), 0.5),
+                (
+                    [FadeOut(panel)]
+                    + ([FadeOut(largest)] if largest is not None else [])
+                    + [FadeOut(m) for m in (blame, history) if len(m)],
+                    0.5,
+                ),
             ]
         )
+
+    def ranking_pointers(self, beat: Beat, step, entries: list, bars, note):
+        """What the ranking's last detailed words point at: "a weight moves more when the
+        unit it feeds is more to blame, ... and when the activation it carries is larger"
+        outlines the largest move's bar, the δ of the unit it feeds and the activation on
+        its edge, and lights that edge; "the step also depends on the gradients of earlier
+        steps" writes, under the bars, which state carries them (momentum's velocity,
+        Adam's m and v), with the largest move's value from the trace."""
+        said = self.said_parts(beat)
+        d, t = self.diagram, self.theme
+        blame, history = VGroup(), VGroup()
+        if not entries or entries[0][0] == 0.0:
+            return blame, history
+        i, j, k = entries[0][3]
+        if "blame" in said:
+            blame.add(outline(bars[0], t, buff=0.05))
+            if d.is_drawn(i, k) and d.is_drawn(i + 1, j):
+                edge = d.edge(i, j, k, t.highlight, 4)
+                edge.set_z_index(-1)
+                blame.add(edge)
+                for mob in (self.delta_labels.get((i + 1, j)), d.value_labels.get((i, k))):
+                    if mob is not None:
+                        blame.add(outline(mob, t))
+        name = self.plan.trace.network.optimizer.get("name")
+        if "history" in said and name in ("momentum", "adam"):
+            layer = step.layers[i]
+            if name == "momentum":
+                what = f"velocity {fmt(layer.state['velocity'][j, k], self.digits)}"
+            else:
+                m, v = layer.state["m"][j, k], layer.state["v"][j, k]
+                what = f"m {fmt(m, self.digits)}, v {fmt(v, self.digits)}"
+            history.add(
+                self.paragraph(
+                    f"{entries[0][2]}: {what}, running over the earlier steps' gradients",
+                    font_size=20,
+                    color=t.highlight,
+                )
+            )
+            history.next_to(note, DOWN, buff=0.15).align_to(note, LEFT)
+        return blame, history

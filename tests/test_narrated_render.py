@@ -313,7 +313,7 @@ def _config_with_override(tmp_path: Path, beat: str) -> Path:
         (
             ["--script", "mark.json"],
             "mark.json: beat s0.loss: mark [[tabel]] before 'The' names no part of this beat; "
-            "its parts are: outputs, table, formula",
+            "its parts are: outputs, words, table, formula, linear",
         ),
         (["--script", "open.json"], "open.json: beat s0.loss: a mark is not closed"),
     ],

@@ -26,30 +26,10 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.ya
 LEVELS = ("brief", "standard", "detailed")
 
 # The sentences not yet given a part of their own (patterns matched at their start), by
-# kind of beat. They explain, in words, a picture already on screen; each needs a part
-# that points at what it says (as "Why the derivative?" now outlines the tangent).
-UNTIED: tuple[str, ...] = (
-    # forward unit (detailed)
-    r"The forward pass goes layer by layer",
-    # loss (detailed): the loss's formula in words
-    r"It is (half|minus) the (sum|mean), over the outputs",
-    r"The output layer is linear, so it can produce any value",
-    # backward (detailed)
-    r"The backward pass runs in the opposite order",
-    r"It uses the weights as they were in the forward pass",
-    r"The long way, the loss's slope with respect to the output",
-    # gradients
-    r"Each bias has a gradient too",
-    r"A gradient is only as large as the activation on its edge",
-    # update
-    r"Every gradient is known now, so the weights can change\.",
-    r"The layers are updated one after another",
-    r"After correcting both for their start at zero",
-    r"Dividing by the square root of v",
-    # update ranking
-    r"A weight moves more when the unit it feeds is more to blame",
-    r"With this optimizer, the step also depends on the gradients of earlier steps",
-)
+# kind of beat: sentences that explain, in words only, a picture already on screen. The
+# list is empty: every sentence of every lecture points at a part (scenes/pointers.py,
+# the overview's pointing), and it may only stay so.
+UNTIED: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ def test_a_mark_that_names_no_part_is_an_error_with_beat_and_word():
         check_part_marks("The loss [[totl]]is 0.2984.", "loss", "script.json: beat s0.loss")
     assert str(err.value) == (
         "script.json: beat s0.loss: mark [[totl]] before 'is' names no part of this beat; "
-        "its parts are: outputs, table, formula"
+        "its parts are: outputs, words, table, formula, linear"
     )
     with pytest.raises(UserError, match=r"mark \[\[two words\]\] is not a part name"):
         check_part_marks("[[two words]]x.", "loss", "s")

@@ -493,8 +493,8 @@ class Explainer:
         if self.first(beat, "forward"):
             self.say(
                 said,
-                "The forward pass goes layer by layer, from the inputs to the outputs: each "
-                "unit needs every activation of the layer before it.",
+                "[[layers]]The forward pass goes layer by layer, from the inputs to the outputs: "
+                "each unit needs every activation of the layer before it.",
                 DETAIL,
             )
         note = self.batch_note(step)
@@ -710,7 +710,11 @@ class Explainer:
             BRIEF,
         )
         self.say(said, f"[[outputs]]Now the loss: {self.loss.spoken}.", FULL)
-        self.say(said, f"It is {LOSS_FORMULA_WORDS.get(self.loss.name, self.loss.spoken)}.", DETAIL)
+        self.say(
+            said,
+            f"[[words]]It is {LOSS_FORMULA_WORDS.get(self.loss.name, self.loss.spoken)}.",
+            DETAIL,
+        )
         if self.loss.name == "cross_entropy":
             k = int(np.argmax(y))
             self.say(
@@ -777,8 +781,8 @@ class Explainer:
         elif act.name == "linear":
             self.say(
                 said,
-                "The output layer is linear, so it can produce any value, as a regression "
-                "target needs.",
+                "[[linear]]The output layer is linear, so it can produce any value, as a "
+                "regression target needs.",
                 DETAIL,
             )
 
@@ -790,11 +794,11 @@ class Explainer:
         self.say(said, "[[header]]Now backwards, starting at the output.", FULL)
         self.say(
             said,
-            "The backward pass runs in the opposite order of the forward pass: first the "
+            "[[order]]The backward pass runs in the opposite order of the forward pass: first the "
             "deltas of the output layer, then the gradients of its weights, then the deltas "
             "of the layer before, which need the output deltas, and so on back to the inputs. "
-            "It uses the weights as they were in the forward pass: nothing is updated until "
-            "every gradient is known.",
+            "[[weights]]It uses the weights as they were in the forward pass: nothing is updated "
+            "until every gradient is known.",
             DETAIL,
         )
 
@@ -870,7 +874,7 @@ class Explainer:
             )
             self.say(
                 said,
-                "The long way, the loss's slope with respect to the output times the "
+                "[[long]]The long way, the loss's slope with respect to the output times the "
                 "activation's derivative, gives the same number; the short form stays exact "
                 "even when the output is very close to zero or one.",
                 DETAIL,
@@ -1155,7 +1159,7 @@ class Explainer:
         self.say_once(
             said,
             "bias gradient",
-            "Each bias has a gradient too: the delta itself, because a bias always sees an "
+            "[[bias]]Each bias has a gradient too: the delta itself, because a bias always sees an "
             "input of one.",
             DETAIL,
         )
@@ -1170,7 +1174,7 @@ class Explainer:
         self.say_once(
             said,
             "gradient size",
-            "A gradient is only as large as the activation on its edge: an input close to "
+            "[[size]]A gradient is only as large as the activation on its edge: an input close to "
             "zero barely learns.",
             DETAIL,
         )
@@ -1228,13 +1232,15 @@ class Explainer:
         if self.first(beat, "update"):
             self.say(
                 said,
-                "Every gradient is known now, so the weights can change. The layers are updated "
-                "one after another, in network order, but since nothing depends on the new "
-                "values any more, the order does not matter.",
+                "[[known]]Every gradient is known now, so the weights can change. [[layers]]The "
+                "layers are updated one after another, in network order, but since nothing "
+                "depends on the new values any more, the order does not matter.",
                 DETAIL,
             )
         if not L.updated:
-            self.say(said, self._not_updated(i, L.update_reason))
+            # After the marked detailed opening, the table of w = w⁺ shows what it says.
+            marked = "[[table]]" if self.first(beat, "update") and self.level in DETAIL else ""
+            self.say(said, marked + self._not_updated(i, L.update_reason))
             said.formulas.append(r"w^+ = w")
             return said
         # The weight the screen changes as its sentence says it (storyboard.example_weight).
@@ -1272,7 +1278,7 @@ class Explainer:
                 said,
                 "adam rule",
                 "[[rule]]Adam keeps two running averages for each weight: m, of its gradients, and "
-                "v, of their squares. After correcting both for their start at zero, the "
+                "v, of their squares. [[hat]]After correcting both for their start at zero, the "
                 f"weight moves by the learning rate, {self.n(lr)}, times m hat divided by the "
                 "square root of v hat.",
                 FULL,
@@ -1287,7 +1293,7 @@ class Explainer:
             self.say_once(
                 said,
                 "adam scale",
-                "Dividing by the square root of v makes each step about as large as the "
+                "[[scale]]Dividing by the square root of v makes each step about as large as the "
                 "learning rate, whatever the scale of the gradient.",
                 DETAIL,
             )
@@ -1465,15 +1471,15 @@ class Explainer:
             )
         self.say(
             said,
-            "A weight moves more when the unit it feeds is more to blame, a larger delta, and "
-            "when the activation it carries is larger.",
+            "[[blame]]A weight moves more when the unit it feeds is more to blame, a larger "
+            "delta, and when the activation it carries is larger.",
             DETAIL,
         )
         if self.opt.get("name") in ("momentum", "adam"):
             self.say(
                 said,
-                "With this optimizer, the step also depends on the gradients of earlier steps, "
-                "so a weight can keep moving even when its gradient is zero now.",
+                "[[history]]With this optimizer, the step also depends on the gradients of earlier "
+                "steps, so a weight can keep moving even when its gradient is zero now.",
                 FULL,
             )
         said.formulas.append(r"\Delta w = w^+ - w")

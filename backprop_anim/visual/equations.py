@@ -373,16 +373,24 @@ def update_rule(optimizer: dict) -> F.Expr:
             + F.sup(F.var("v"), "+")
         )
     if optimizer["name"] == "adam":
-        step = F.frac(
-            F.Expr("hat(m)", r"\hat m"),
-            F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
-        )
-        if decay is not None:
-            step = F.paren(step + F.lit("+") + decay)
-        return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.Expr(" ", " ") + step
+        head, step = adam_rule(optimizer)
+        return head + step
     if decay is not None:
         return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.paren(g + F.lit("+") + decay)
     return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.sym("dot") + g
+
+
+def adam_rule(optimizer: dict) -> tuple[F.Expr, F.Expr]:
+    """Adam's rule as (w⁺ = w − η, the step m̂ / (√v̂ + ε)): two pieces, so that the
+    update scene can point at the step's terms as the narration names them."""
+    w, eta = F.var("w"), F.sym("eta")
+    step = F.frac(
+        F.Expr("hat(m)", r"\hat m"),
+        F.Expr("sqrt(hat(v)) + epsilon", r"\sqrt{\hat v}+\epsilon"),
+    )
+    if optimizer.get("weight_decay"):
+        step = F.paren(step + F.lit("+") + F.sym("lambda") + F.Expr(" w", " w"))
+    return F.sup(w, "+") + F.lit("=") + w + F.lit("-") + eta + F.Expr(" ", " "), step
 
 
 def weight_updates(
