@@ -74,6 +74,7 @@ BEAT_PARTS: dict[str, tuple[str, ...]] = {
         "bend",
         "fit",
         "reach",
+        "remedy",
         "scaled",
         "along",
         "tangent",

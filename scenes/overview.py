@@ -556,8 +556,13 @@ class OverviewBeats(BeatScene):
             add(glow(look["fit"]), 0.8, "fit")
         if "reach" in said and "reach" in look:
             add(outline(look["reach"]), 0.5, "reach")
-        if "scaled" in said and "data" in c.boxes:
-            add(outline(c.boxes["data"]), 0.5, "scaled")
+        if "remedy" in said:  # "... or use a linear output": the output layer, its caption
+            caption = c.diagram.captions[layers] if len(c.diagram.captions) > layers else None
+            shown = VGroup(column(layers - 1), *([caption] if caption is not None else []))
+            add(outline(shown), 0.5, "remedy")
+        if "scaled" in said and ("reach" in look or "data" in c.boxes):
+            # "inside what the output can produce": its reach, where it is drawn.
+            add(outline(look["reach"] if "reach" in look else c.boxes["data"]), 0.5, "scaled")
         if "along" in said and "along" in look:
             add(glow(look["along"]), 0.8, "along")
         if "tangent" in said and "tangent0" in look:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_lectures import lecture  # one training per lecture for the whole suite
+from test_lectures import lecture, variants  # one training each for the whole suite
 
 from backprop_anim.media import extract_frames
 from backprop_anim.narration import build_script
@@ -48,10 +48,20 @@ DEFAULT = {"xor", "one-layer-at-a-time", "regression-output", "why-the-derivativ
     ],
 )
 def test_every_mark_of_the_title_and_the_overview_names_a_part_the_scene_draws(name):
+    check_marks_drawn(name, lecture(name))
+
+
+@pytest.mark.parametrize("variant", ["sigmoid-unscaled", "sigmoid-scaled"])
+def test_a_sigmoid_outputs_reach_and_its_remedy_are_pointed_at(variant):
+    """The regression sweep's sigmoid outputs: targets out of reach (reach, remedy), or
+    scaled into it (scaled)."""
+    check_marks_drawn(variant, variants("regression-output")[variant])
+
+
+def check_marks_drawn(name: str, trace) -> None:
     pytest.importorskip("manim")
     from backprop_anim.render import measure_parts
 
-    trace = lecture(name)
     options = RenderOptions(scenes=("title", "overview"), voice="none")
     beats = build_storyboard(trace, options)
     # The detailed level says every sentence the others say, and the batch's loss.
@@ -66,6 +76,8 @@ def test_every_mark_of_the_title_and_the_overview_names_a_part_the_scene_draws(n
         marked = {name for s in speech[beat.id].sentences for name, _ in s.marks}
         drawn = {spec.name for spec in parts[beat.id].specs if spec.name}
         assert marked <= drawn, f"{name} {beat.id}: no part drawn for {marked - drawn}"
+        untied = [s.text for s in speech[beat.id].sentences if not s.marks]
+        assert not untied, f"{name} {beat.id}: sentences with no part: {untied}"
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +99,12 @@ def test_the_title_and_overview_sentences_open_their_parts_on_their_words(why_re
         ("title", "title"),
         ("title", "subtitle"),
         ("title", "task"),
-        ("overview", "curve"),
+        ("overview", "network"),  # "On the data, [[curve]]the loss went from ..."
         ("overview", "start"),
     ]
     assert meta["sync"][1]["sentence"] == "The slope of the loss tells the weight where to go."
     marks = [m for e in meta["sync"] for m in e["marks"]]
-    assert [m["part"] for m in marks][-1] == "moved"  # "and the weight went from ..."
+    assert [m["part"] for m in marks][-4:] == ["network", "curve", "start", "moved"]
     for m in marks:
         assert 0.0 <= m["shown"] - m["spoken"] <= 1 / FPS + 1e-3, m
 

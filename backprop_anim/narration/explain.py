@@ -351,7 +351,13 @@ class Explainer:
         )
         self.say(
             said,
-            f"[[curve]]On the data, the loss went from {self.n(first.loss)} before training to "
+            # Brief says no opening: the stage comes in with this sentence's first words.
+            (
+                "[[network]]On the data, [[curve]]"
+                if self.level == "brief"
+                else "[[curve]]On the data, "
+            )
+            + f"the loss went from {self.n(first.loss)} before training to "
             f"{self.n(last.loss)} after {plural(last.step, 'step')}.",
         )
         if last.accuracy is not None:
@@ -437,8 +443,8 @@ class Explainer:
                     f"[[reach]]But {act.spoken} output can only produce values in a fixed range, "
                     "and "
                     f"{self.n(100 * outside)} percent of the targets lie outside it: no amount "
-                    "of training reaches them. Scale the targets into that range, or use a "
-                    "linear output.",
+                    "of training reaches them. [[remedy]]Scale the targets into that range, or "
+                    "use a linear output.",
                 )
             elif trace.data.get("scaling"):
                 lo, hi = trace.data["scaling"]["range"]
