@@ -387,7 +387,9 @@ class BackwardBeats(BeatScene):
         ]
         long_way = VGroup()
         if "long" in said:  # the long way: the slope dL/da times the derivative, on screen
-            long_way.add(outline(m1, t), outline(m2, t))
+            # (softmax: not that product, a sum over every output; the rule and δ instead)
+            pair = (chain, m3) if act == "softmax" else (m1, m2)
+            long_way.add(*[outline(m, t) for m in pair])
             parts.append((seen(Create(long_way)), 0.6, "long"))
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
