@@ -758,7 +758,9 @@ class BeatScene(Scene):
         self._record(new.text)
         d.value_labels[(column, unit)] = new
         target = circle.copy().set_fill(self.theme.neuron_color(value, lo, hi), opacity=1.0)
-        anims: list[Animation] = [circle.animate.become(target)]
+        # Built now: a second `.animate` of the circle before this plays would replace
+        # its target (the loss beat's highlight played as its own undoing).
+        anims: list[Animation] = [circle.animate.become(target).build()]
         if old is not None:
             anims.append(FadeOut(old))
         anims.append(FadeIn(new))
