@@ -9,8 +9,13 @@ Very small or very large magnitudes use scientific notation (``1.2e-05``).
 from __future__ import annotations
 
 import math
+import re
 
 DEFAULT_DIGITS = 4
+MINUS = "\u2212"  # the minus sign, as typeset formulas write it
+# A hyphen-minus that is a number's sign (at the start, after a space, "=", "(", "[" ...,
+# not inside a word or "64-16-10") or an exponent's ("2.911e-12").
+_SIGN = re.compile(r"(?<![\w.)\]])-(?=\.?\d)|(?<=\de)-(?=\d)")
 
 
 def fmt(value: float, digits: int = DEFAULT_DIGITS) -> str:
@@ -27,6 +32,24 @@ def fmt(value: float, digits: int = DEFAULT_DIGITS) -> str:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent):+03d}"
     return text
+
+
+def minus_signs(text: str) -> str:
+    """``text`` with each number's hyphen-minus written as the minus sign (U+2212).
+
+    :func:`fmt` writes ``-`` so that the narration, the subtitles and ``float`` read it;
+    on screen a plain label must write what the formulas beside it write (Typst and
+    LaTeX set ``-0.0381`` with the minus sign), or ``δ=-0.0381`` under a neuron shows a
+    short hyphen beside ``δ = −0.0381`` in the panel. Hyphens in words and in
+    ``64-16-10`` stay.
+    """
+    return _SIGN.sub(MINUS, text)
+
+
+def plain_signs(text: str) -> str:
+    """The inverse of :func:`minus_signs`: a number's minus sign as :func:`fmt` writes it
+    (render.json's screen texts list the numbers a reader can match to ``fmt``)."""
+    return re.sub(MINUS + r"(?=\.?\d)", "-", text)
 
 
 def rounded(value: float, digits: int = DEFAULT_DIGITS) -> float:

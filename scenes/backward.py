@@ -20,6 +20,7 @@ from manim import (
     UL,
     UP,
     UR,
+    Circle,
     Create,
     FadeIn,
     FadeOut,
@@ -35,7 +36,7 @@ from manim import (
 from backprop_anim.maths.losses import get_loss
 from backprop_anim.narration.explain import zero_gradient_reasons
 from backprop_anim.numbers import fmt
-from backprop_anim.storyboard import Beat, example_weight, shown_samples
+from backprop_anim.storyboard import Beat, example_weight, largest_terms, shown_samples
 from backprop_anim.visual import formula as F
 from backprop_anim.visual.network import LEGIBLE_HEIGHT
 from backprop_anim.visual.panels import (
@@ -45,14 +46,19 @@ from backprop_anim.visual.panels import (
 )
 
 from .base import NETWORK_REGION, PANEL_LEFT, BeatScene, _overlap, unit_label
+from .forward import DIM
+from .forward import MAX_EDGE_LABELS as MAX_FOCUS_UNITS
 from .pointers import layer_sweep, old_weights, outline, seen
 
-MAX_TERMS = 3
+MAX_TERMS = 3  # a next layer this wide is summed term by term
+WIDE_TERMS = 2  # else its largest terms, on a line that fits the panel
 MAX_GRAD_ROWS = 10
 MAX_EDGE_LABELS = 8
 # Where a delta may stand beside its neuron, in order of preference.
 DELTA_PLACES = (DOWN, DR, RIGHT, DL, LEFT, UR, UL, UP)
 DELTA_BUFF = 0.03
+TANGENT_SHARE = 1.6 / 3.0  # the tangent's length against the plot's width
+FLAT_GROW = 1.3  # the slope tag grows as a sentence says the tangent is almost flat
 
 
 # How the lecture names each reason a gradient is exactly zero (see zero_gradient_reasons).
@@ -100,7 +106,8 @@ class BackwardBeats(BeatScene):
         size, direction = self._delta_places[column]
         label = self._delta_text(value, size)
         label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
-        if self._clash(label, self._delta_obstacles(column, unit)) == 0.0:
+        lit = self._lit_edge_points(column, unit)
+        if self._clash(label, self._delta_obstacles(column, unit), lit) == 0.0:
             return label
         # Nowhere clean for the whole column: the least crowded place for this one.
         best: tuple[float, Label] | None = None
@@ -108,7 +115,7 @@ class BackwardBeats(BeatScene):
         for direction in DELTA_PLACES:
             for label in labels:
                 label.next_to(d.neuron(column, unit), direction, buff=DELTA_BUFF)
-                cost = self._clash(label, self._delta_obstacles(column, unit))
+                cost = self._clash(label, self._delta_obstacles(column, unit), lit)
                 if best is None or cost < best[0]:
                     best = (cost, label.copy())
         assert best is not None
@@ -170,7 +177,8 @@ class BackwardBeats(BeatScene):
                 for u in units:
                     label = texts[(u, n)]
                     label.next_to(d.neuron(column, u), direction, buff=DELTA_BUFF)
-                    if self._clash(label, [*obstacles, *placed]) > 0.0:
+                    lit = self._lit_edge_points(column, u)
+                    if self._clash(label, [*obstacles, *placed], lit) > 0.0:
                         break
                     placed.append(label)
                 else:
@@ -188,14 +196,34 @@ class BackwardBeats(BeatScene):
             texts.append(self.picture)
         return texts
 
-    def _clash(self, label, obstacles: list) -> float:
+    def _lit_edge_points(self, column: int, unit: int) -> np.ndarray:
+        """Points along the edges a hidden unit's beat lights (to the next layer's drawn
+        units, outside the circles), which its delta should not cover: written right
+        of digits' h5 it sat on the fan of its ten lit edges, where they leave it."""
+        d = self.diagram
+        assert d is not None
+        if column + 1 >= len(d.drawn) or not d.is_drawn(column, unit):
+            return np.zeros((0, 3))
+        return np.array(
+            [
+                d.edge_point(column, k, unit, t)
+                for k in d.drawn[column + 1]
+                for t in np.linspace(0.0, 1.0, 25)
+            ]
+        )
+
+    def _clash(self, label, obstacles: list, lit: np.ndarray | None = None) -> float:
         """How badly ``label`` sits: the area it shares with other texts and neurons,
-        plus what leaves the network's side of the frame (0: a clean place)."""
+        plus what leaves the network's side of the frame, plus the points of the lit
+        edges ``lit`` it covers (0: a clean place)."""
         d = self.diagram
         assert d is not None
         x0, x1 = label.get_left()[0], label.get_right()[0]
         y0, y1 = label.get_bottom()[1], label.get_top()[1]
         cost = 0.0
+        if lit is not None and len(lit):
+            inside = (lit[:, 0] > x0) & (lit[:, 0] < x1) & (lit[:, 1] > y0) & (lit[:, 1] < y1)
+            cost += 0.01 * float(inside.sum())
         for m in obstacles:
             w = min(x1, m.get_right()[0]) - max(x0, m.get_left()[0])
             h = min(y1, m.get_top()[1]) - max(y0, m.get_bottom()[1])
@@ -211,6 +239,97 @@ class BackwardBeats(BeatScene):
         cost += max(0.0, left - x0) + max(0.0, x1 - right)
         cost += max(0.0, bottom - y0) + max(0.0, y1 - top)
         return cost
+
+    def wide_net(self) -> bool:
+        """A tangle: a layer drawn elided, or more units in a column than the forward
+        beat labels (digits, one-layer-at-a-time's 8-8 layers, XOR's 8 hidden units)."""
+        d = self.diagram
+        assert d is not None
+        return any(
+            len(drawn) < len(names) or len(drawn) > MAX_FOCUS_UNITS
+            for drawn, names in zip(d.drawn, d.unit_names, strict=True)
+        )
+
+    def dim_tangle(self, step) -> tuple[list, list]:
+        """In a wide net the tangle steps back while a beat talks about one unit's edges,
+        as in the forward beat: every edge at under 20 % (``DIM``), weights that do not
+        move still dashed grey. Animations to dim (before the beat's own edges are drawn:
+        at one depth, what is added later is on top) and to restore; none in a small net.
+        """
+        d = self.diagram
+        assert d is not None
+        if not self.wide_net():
+            return [], []
+        weights = [s.W for s in step.layers]
+        still = [
+            self.not_moving.get(n, np.zeros_like(W, dtype=bool)) for n, W in enumerate(weights)
+        ]
+        undimmed = d.edges_image
+        dimmed = d.edge_raster(
+            weights, still=still, alpha_by_layer=dict.fromkeys(range(len(weights)), DIM)
+        )
+        return [FadeIn(dimmed), FadeOut(undimmed)], [FadeOut(dimmed), FadeIn(undimmed)]
+
+    def place_slope_tag(
+        self, tag: Mobject, tangent, plot, target: Mobject, texts: list, grow: float = 1.0
+    ) -> None:
+        """Put "slope 0.8757" by the tangent where neither it nor its travel into
+        ``target`` (the derivative's place in its row) crosses another text of the panel.
+
+        Tried in order: beyond the tangent's upper end, beside it above or below, right
+        of the plot, left of the tangent's lower end; the travel (a copy of the number
+        moving straight from the tag to ``target``, growing to its size) is checked at
+        eight points along the way. The first clean place, else the least crossed.
+        (The tag stood on tanh'(z) = 1 − a² and its travel ran through it.) ``grow``: the
+        tag is later scaled by this much about its centre (the "flat" sentence), and must
+        still cover nothing then (tanh-saturation's grown tag covered the plot's "z")."""
+        obstacles = self._panel_text_boxes(texts, target)
+        obstacles += [_box(m) for m in plot.submobjects if isinstance(m, Label)]
+        low, end = sorted([tangent.get_start(), tangent.get_end()], key=lambda p: p[1])
+        places = [
+            (end, RIGHT),
+            (end, DR),
+            (end, UR),
+            (plot.get_right(), RIGHT),
+            (plot.get_corner(DR), RIGHT),
+            (low, LEFT),
+            (low, DR),
+        ]
+        best: tuple[float, np.ndarray] | None = None
+        # Far enough that the tag, grown about its centre, still keeps clear of its anchor.
+        buff = 0.06 + (grow - 1.0) * tag.width / 2
+        for point, direction in places:
+            tag.next_to(point, direction, buff=buff)
+            cost = _travel_cost(_box(tag), _box(target), min(tag.height, target.height), obstacles)
+            if grow != 1.0:
+                x, y = tag.get_center()[:2]
+                w, h = tag.width * grow / 2, tag.height * grow / 2
+                big = (x - w, x + w, y - h, y + h)
+                cost += _travel_cost(big, big, 2 * h, obstacles, samples=1)
+                cost += 10.0 * max(0.0, PANEL_LEFT - big[0])
+                cost += max(0.0, big[1] - (config.frame_width / 2 - 0.05))
+            # Inside the panel: left of it are the network's neurons and lit edges
+            # (tanh-saturation's h23, whose tangent ends left of its plot).
+            cost += max(0.0, tag.get_right()[0] - (config.frame_width / 2 - 0.05))
+            cost += 10.0 * max(0.0, PANEL_LEFT - tag.get_left()[0])
+            if cost == 0.0:
+                return
+            if best is None or cost < best[0]:
+                best = (cost, tag.get_center())
+        assert best is not None
+        tag.move_to(best[1])
+
+    def _panel_text_boxes(self, texts: list, target: Mobject) -> list:
+        """Boxes of the panel's texts; a row typeset whole with its number set apart
+        (``value_row``) counts up to the number only: the number's place is the landing."""
+        boxes = []
+        for m in texts:
+            if isinstance(m, VGroup) and len(m.submobjects) == 2 and m[1] is target:
+                x0, x1, y0, y1 = _box(m[0])
+                boxes.append((x0, min(x1, target.get_left()[0] - 0.02), y0, y1))
+            else:
+                boxes.append(_box(m))
+        return boxes
 
     def pulses_back(self, edges: VGroup) -> list:
         """The next layer's deltas running back along the edges, right to left (the
@@ -265,7 +384,11 @@ class BackwardBeats(BeatScene):
             targets = d.drawn[i + 2]
             edges = VGroup(*[d.edge(i + 1, k, j, t.gradient, 4) for k in targets])
             k_all = list(range(nxt.W.shape[0]))
-            shown = k_all[:MAX_TERMS]
+            # A wide next layer: the terms that matter most (largest |w·δ|), said so, and
+            # few enough that the panel keeps its size (digits' first three, d0 to d2,
+            # with the sum on their line, shrank every formula to 60 %, unreadable).
+            wide = len(k_all) > MAX_TERMS
+            shown = largest_terms(nxt.W[:, j], nxt.delta[0], WIDE_TERMS) if wide else k_all
             terms_sym = [
                 F.sub("w", f"{unit_label(trace, i + 2, k)},{me}")
                 + F.sym("dot")
@@ -276,7 +399,7 @@ class BackwardBeats(BeatScene):
                 F.num(nxt.W[k, j], self.digits) + F.sym("dot") + F.num(nxt.delta[0, k], self.digits)
                 for k in shown
             ]
-            if len(k_all) > MAX_TERMS:
+            if wide:
                 terms_sym.append(F.sym("dots"))
                 terms_num.append(F.sym("dots"))
             eq1 = (
@@ -285,10 +408,12 @@ class BackwardBeats(BeatScene):
                 + F.join(terms_sym, "+")
                 + F.Expr(" \\ &= ", r" \\ &= ")
                 + F.join(terms_num, "+")
-                + F.lit("=")
+                + (F.Expr(" \\ &= ", r" \\ &= ") if wide else F.lit("="))
                 + F.number(dL_da, self.digits)
             )
-            why = "the deltas of the next layer, sent back along this neuron's edges"
+            why = "the deltas of the next layer, sent back along this neuron's edges" + (
+                f" (the {len(shown)} largest of {len(k_all)} terms)" if wide else ""
+            )
         symbol = F.activation_symbol(act)
         deriv_name = F.Expr(f"{symbol.typst}'", f"{symbol.latex}'")
         if act == "sigmoid":
@@ -350,12 +475,17 @@ class BackwardBeats(BeatScene):
         panel = self.column_stack(items, buff=0.22)
         label = self.delta_label(i + 1, j, delta)
         error = m1[0] if i == n - 1 else m1
+        dim, undim = self.dim_tangle(step)
+        if dim:  # in the dimmed tangle, the neuron this beat is about, ringed
+            ring = Circle(radius=d.radius * 1.2, color=t.gradient, stroke_width=3)
+            ring.move_to(d.positions[(i + 1, j)])
+            dim, undim = [*dim, Create(ring)], [*undim, FadeOut(ring)]
         said = self.said_parts(beat)
         order, lit, old = self.backward_order(beat, step, i, [j])
         parts = [
             ([*intro, *header], 0.6, "header"),
             *order,
-            ([Create(edges)] if len(edges) else None, 0.6, "edges"),
+            ([*dim, Create(edges)] if len(edges) else (dim or None), 0.6, "edges"),
             (
                 [Write(error), FadeIn(c1), *self.pulses_back(edges)]
                 + ([FadeOut(lit), FadeOut(old)] if len(lit) else []),
@@ -369,11 +499,20 @@ class BackwardBeats(BeatScene):
         if plot is not None:
             # The derivative is the slope of the tangent: its value leaves the tangent
             # and lands in the formula as the narration says it.
-            tangent = plot.tangent(z, a, deriv)
+            # As long against the plot as at its full size: a panel shrunk to fit a wide
+            # formula (digits) let a fixed 1.6 reach up into the tanh' row.
+            tangent = plot.tangent(z, a, deriv, length=TANGENT_SHARE * plot.axes.width)
             dot = plot.point(z, a)
             tag = self.text(f"slope {fmt(deriv, self.digits)}", font_size=18, color=t.gradient)
             tag.add_background_rectangle(color=t.background, opacity=0.85, buff=0.03)
-            tag.next_to(tangent.get_end(), RIGHT, buff=0.06)
+            self.place_slope_tag(
+                tag,
+                tangent,
+                plot,
+                m2[1],
+                [m1, c1, m2, chain, m3],
+                grow=FLAT_GROW if "flat" in self.said_parts(beat) else 1.0,
+            )
             parts += [
                 ([Write(m2[0]), FadeIn(plot), GrowFromCenter(dot)], 1.0, "slope"),
                 ([Create(tangent), FadeIn(tag)], 0.6, "tangent"),
@@ -387,7 +526,9 @@ class BackwardBeats(BeatScene):
         ]
         long_way = VGroup()
         if "long" in said:  # the long way: the slope dL/da times the derivative, on screen
-            long_way.add(outline(m1, t), outline(m2, t))
+            # (softmax: not that product, a sum over every output; the rule and δ instead)
+            pair = (chain, m3) if act == "softmax" else (m1, m2)
+            long_way.add(*[outline(m, t) for m in pair])
             parts.append((seen(Create(long_way)), 0.6, "long"))
         # Why the derivative (the detailed level; the flat slope, wherever it is said):
         # each sentence points at what it explains, already on screen.
@@ -420,7 +561,10 @@ class BackwardBeats(BeatScene):
             if "flat" in said:  # a small number: the tangent is almost level
                 parts.append(
                     (
-                        [*point_at(tag.copy().scale(1.3)), tag.animate.scale(1.3).build()],
+                        [
+                            *point_at(tag.copy().scale(FLAT_GROW)),
+                            tag.animate.scale(FLAT_GROW).build(),
+                        ],
                         0.6,
                         "flat",
                     )
@@ -428,7 +572,7 @@ class BackwardBeats(BeatScene):
         parts += [
             (None, 2.0),
             (
-                [FadeOut(panel), FadeOut(edges)]
+                [FadeOut(panel), FadeOut(edges), *undim]
                 + ([FadeOut(long_way)] if len(long_way) else [])
                 + ([FadeOut(tangent), FadeOut(dot), FadeOut(tag)] if plot else [])
                 + ([FadeOut(boxes[-1])] if boxes else []),
@@ -525,7 +669,10 @@ class BackwardBeats(BeatScene):
                 _overlap(label, m) for label in labels for m in others
             ):
                 labels = VGroup()
-        others = {n: 0.3 for n in range(len(step.layers)) if n != i}
+        # The layers not discussed step back: under 20 % in a wide net, as the forward
+        # beat's tangle (digits' 60 hidden -> output edges stood at 30 % around the pink).
+        back = DIM if self.wide_net() else 0.3
+        others = {n: back for n in range(len(step.layers)) if n != i}
         grad_view = d.edge_raster(
             [layer.grad_W if n == i else s.W for n, s in enumerate(step.layers)],
             still=still,
@@ -661,7 +808,9 @@ class BackwardBeats(BeatScene):
         assert d is not None
         if not drawn:
             return None, labels, []
-        edge = d.edge(i, j, k, t.highlight, 4)
+        # In a wide net, the text colour: the highlight's yellow is near the orange of a
+        # negative weight, and no sign colour can be mistaken for it (the forward beat's).
+        edge = d.edge(i, j, k, t.text if self.wide_net() else t.highlight, 4)
         first.append(Create(edge))
         pairs = [(jj, kk) for jj in d.drawn[i + 1] for kk in d.drawn[i]]
         if len(labels) == len(pairs):  # every drawn edge has its label
@@ -845,3 +994,34 @@ class BackwardBeats(BeatScene):
             parts.append((self.fly_from(label, total.get_center(), total), 0.7, "edge"))
             extras.append(label)
         return panel, parts, labels, extras
+
+
+def _box(m: Mobject) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of a mobject's bounding box."""
+    return (m.get_left()[0], m.get_right()[0], m.get_bottom()[1], m.get_top()[1])
+
+
+def _travel_cost(start, end, start_height: float, obstacles: list, samples: int = 8) -> float:
+    """The area a number travelling from box ``start`` to box ``end`` shares with
+    ``obstacles`` on the way (straight, as ``fly_from`` moves it, its size going from
+    ``start_height`` high to ``end``'s), checked at ``samples`` + 1 points: 0 when clear.
+    The start box itself (the tag) counts too."""
+    cost = 0.0
+    w1, h1 = end[1] - end[0], end[3] - end[2]
+    h0 = start_height
+    w0 = w1 * h0 / h1 if h1 > 0 else w1
+    c0 = np.array([(start[0] + start[1]) / 2, (start[2] + start[3]) / 2])
+    c1 = np.array([(end[0] + end[1]) / 2, (end[2] + end[3]) / 2])
+    boxes = [start]
+    for n in range(samples + 1):
+        f = n / samples
+        cx, cy = c0 + (c1 - c0) * f
+        w, h = w0 + (w1 - w0) * f, h0 + (h1 - h0) * f
+        boxes.append((cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2))
+    for b in boxes:
+        for o in obstacles:
+            w = min(b[1], o[1]) - max(b[0], o[0])
+            h = min(b[3], o[3]) - max(b[2], o[2])
+            if w > 0 and h > 0:
+                cost += w * h + 0.01
+    return cost

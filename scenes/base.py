@@ -43,7 +43,7 @@ from PIL import Image
 
 from backprop_anim.errors import UserError
 from backprop_anim.narration.speech import Speech
-from backprop_anim.numbers import fmt
+from backprop_anim.numbers import fmt, plain_signs
 from backprop_anim.options import RenderOptions
 from backprop_anim.storyboard import BEAT_PARTS, Beat, shown_units
 from backprop_anim.timeline import (
@@ -542,8 +542,9 @@ class BeatScene(Scene):
         return paragraph(content, self.theme, width=width, **kwargs)
 
     def _record(self, content: str) -> None:
+        # Numbers as fmt writes them (a label's text draws their sign as the minus sign).
         key = self.current.beat.id if self.current is not None else "_"
-        self.plan.screen_text.setdefault(key, []).append(content)
+        self.plan.screen_text.setdefault(key, []).append(plain_signs(content))
 
     def said_parts(self, beat: Beat) -> set[str]:
         """The parts this beat's words name (its ``[[marks]]``). A part that only points
@@ -757,7 +758,9 @@ class BeatScene(Scene):
         self._record(new.text)
         d.value_labels[(column, unit)] = new
         target = circle.copy().set_fill(self.theme.neuron_color(value, lo, hi), opacity=1.0)
-        anims: list[Animation] = [circle.animate.become(target)]
+        # Built now: a second `.animate` of the circle before this plays would replace
+        # its target (the loss beat's highlight played as its own undoing).
+        anims: list[Animation] = [circle.animate.become(target).build()]
         if old is not None:
             anims.append(FadeOut(old))
         anims.append(FadeIn(new))

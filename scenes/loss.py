@@ -81,7 +81,9 @@ class LossBeats(BeatScene):
                 ([*intro, *header], 0.6),
                 (
                     [
-                        self.diagram.neuron(out_col, k).animate.set_stroke(t.highlight, width=4)
+                        self.diagram.neuron(out_col, k)
+                        .animate.set_stroke(t.highlight, width=4)
+                        .build()
                         for k in self.diagram.drawn[out_col]
                     ],
                     0.5,
@@ -98,7 +100,9 @@ class LossBeats(BeatScene):
                     [FadeOut(panel)]
                     + ([FadeOut(linear)] if len(linear) else [])
                     + [
-                        self.diagram.neuron(out_col, k).animate.set_stroke(t.neuron_stroke, width=2)
+                        self.diagram.neuron(out_col, k)
+                        .animate.set_stroke(t.neuron_stroke, width=2)
+                        .build()
                         for k in self.diagram.drawn[out_col]
                     ],
                     0.5,

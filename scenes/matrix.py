@@ -56,15 +56,22 @@ class MatrixBeats(BeatScene):
 
     def arrive(self, row: VGroup, flights: list, later=()) -> tuple[list, list]:
         """The row fades in but for its flying cells, each of which travels from where its
-        number lives ((grid, cell, point); a point of None: it fades in with the rest, as
-        where nothing is drawn), and the ``later`` labels, which come in a part of their own."""
-        flying = [(g.cells[c], at) for g, c, at in flights if c in g.cells and at is not None]
+        number lives ((grid, cell, point)), and the ``later`` labels, which come in a part
+        of their own.
+
+        A cell whose number lives nowhere drawn (point None: an elided input, the edge
+        from it) fades in in place, but with the flights, not with the row: its sentence
+        speaks it there (digits' gradient cell for x38 → h5 came in with the row's frame,
+        3.4 s before "minus 0.03469")."""
+        flying = [(g.cells[c], at) for g, c, at in flights if c in g.cells]
         skip = {id(c) for c, _ in flying} | {id(c) for c in later}
         shell = []
         for part in row.submobjects:
             members = part.without(()) if isinstance(part, MatrixGrid) else [part]
             shell += [FadeIn(m) for m in members if id(m) not in skip]
-        return shell, [self.fly_from(cell, at) for cell, at in flying]
+        return shell, [
+            FadeIn(cell) if at is None else self.fly_from(cell, at) for cell, at in flying
+        ]
 
     def at_neuron(self, column: int, unit: int):
         """A drawn neuron's centre (a bias, a z: numbers of the neuron itself), else None."""

@@ -118,7 +118,9 @@ def old_weights(scene, step, i: int, units: list[int], limit: int = 6) -> tuple[
     """
     d, t = scene.diagram, scene.theme
     pairs = [(j, s) for j in units for s in d.drawn[i] if d.is_drawn(i, s) and d.is_drawn(i + 1, j)]
-    lit = VGroup(*[d.edge(i, j, s, t.highlight, 4) for j, s in pairs])
+    # A wide layer's tangle drawn thin: at full width, 100 lit edges hid every weight.
+    width = 4 if len(pairs) <= limit else 1.5
+    lit = VGroup(*[d.edge(i, j, s, t.highlight, width) for j, s in pairs])
     lit.set_z_index(-1)  # behind the neurons and their values, as the edge raster is
     labels = VGroup()
     if len(pairs) <= limit:

@@ -106,20 +106,23 @@ def test_a_value_beside_its_neuron_touches_it_on_an_opaque_box():
         assert abs(label.get_y() - circle.get_y()) < 1e-6
 
 
-def test_a_named_input_writes_its_value_above_clear_of_its_edges():
-    """regression-output: one input x (raw 2.593 -> 1.213), eight edges leave it."""
+def test_a_named_input_or_output_writes_its_value_above_clear_of_its_edges():
+    """regression-output: one input x (raw 2.593 -> 1.213), eight edges leave it; one
+    output y, eight edges meet in it."""
     seen: dict = {}
     build("regression-output", ("forward",), lambda s, b: _values_beside(s, b, seen))
-    label, d = seen[(0, 0)]
-    circle = d.neuron(0, 0)
-    assert label.get_bottom()[1] > circle.get_top()[1]  # above it
-    assert label.get_right()[0] <= circle.get_x() + 1e-6  # its edges leave to the right
-    b = box(label)
+    (label, d), (out, _) = seen[(0, 0)], seen[(2, 0)]
+    x, y = d.neuron(0, 0), d.neuron(2, 0)
+    assert label.get_bottom()[1] > x.get_top()[1]  # above it
+    assert label.get_right()[0] <= x.get_x() + 1e-6  # its edges leave to the right
+    assert out.get_bottom()[1] > y.get_top()[1]
+    assert out.get_left()[0] >= y.get_x() - 1e-6  # its edges come from the left
     for unit in d.drawn[1]:
-        a, z = d.edge_point(0, unit, 0, 0.0), d.edge_point(0, unit, 0, 1.0)
-        assert not crosses(b, a, z), f"the value of x sits on the edge to {unit}"
+        for value, layer, (i, o) in ((label, 0, (unit, 0)), (out, 1, (0, unit))):
+            a, z = d.edge_point(layer, i, o, 0.0), d.edge_point(layer, i, o, 1.0)
+            assert not crosses(box(value), a, z), f"a value sits on an edge of h{unit + 1}"
     for name in d.name_labels:
-        assert not intersect(b, box(name))
+        assert not intersect(box(label), box(name)) and not intersect(box(out), box(name))
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,8 @@ from backprop_anim.render import render
 
 REPO = Path(__file__).resolve().parent.parent
 FPS = 15
-# A grey level change larger than this is a changed pixel (encoding noise stays below).
+# A colour channel changing by more than this is a changed pixel (encoding noise stays
+# below).
 LEVEL = 40
 # Changed pixels a part must make in its box: a single digit written at 480p changes
 # about 30; a faint fade or an edge re-thickening by a pixel a few dozen.
@@ -82,13 +83,15 @@ def kind(beat: str) -> str:
 
 
 def changed_in_box(before, after, box: list[float]) -> int:
-    """Pixels whose grey level changed by more than LEVEL inside ``box`` (padded)."""
+    """Pixels of ``box`` (padded) where some colour channel changed by more than LEVEL:
+    a change of hue counts (XOR's edge h1 -> o1 turning from orange to the gradients'
+    pink keeps its grey level)."""
     w, h = before.size
     x0, y0 = max(0, math.floor(box[0]) - PAD), max(0, math.floor(box[1]) - PAD)
     x1, y1 = min(w, math.ceil(box[2]) + PAD), min(h, math.ceil(box[3]) + PAD)
-    a = np.asarray(before.convert("L"), dtype=float)[y0:y1, x0:x1]
-    b = np.asarray(after.convert("L"), dtype=float)[y0:y1, x0:x1]
-    return int(np.sum(np.abs(b - a) > LEVEL))
+    a = np.asarray(before.convert("RGB"), dtype=float)[y0:y1, x0:x1]
+    b = np.asarray(after.convert("RGB"), dtype=float)[y0:y1, x0:x1]
+    return int(np.sum(np.abs(b - a).max(axis=2) > LEVEL))
 
 
 def test_every_part_changes_the_picture_in_its_box_when_its_words_start_it(lecture):

@@ -878,13 +878,18 @@ class Explainer:
                 f"[[delta]]{self.n(delta)}.",
                 BRIEF,
             )
-            self.say(
-                said,
-                "[[long]]The long way, the loss's slope with respect to the output times the "
-                "activation's derivative, gives the same number; the short form stays exact "
-                "even when the output is very close to zero or one.",
-                DETAIL,
+            # Softmax: each output depends on every z, so the long way is not one product
+            # (the screen's dL/da times softmax'(z) is not delta): it sums over the outputs.
+            long_way = (
+                "[[long]]The long way goes through every output, since each softmax output "
+                "depends on every z; it gives the same number, and the short form stays exact "
+                "even when an output is very close to zero or one."
+                if act.name == "softmax"
+                else "[[long]]The long way, the loss's slope with respect to the output times "
+                "the activation's derivative, gives the same number; the short form stays "
+                "exact even when the output is very close to zero or one."
             )
+            self.say(said, long_way, DETAIL)
             share = "a - y" if size == 1 else rf"\frac{{a - y}}{{{size}}}"
             said.formulas.append(rf"\delta_{{{name}}} = {share} = {self.v(delta)}")
             return

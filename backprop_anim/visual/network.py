@@ -426,13 +426,20 @@ class NetworkDiagram(Group):
         circle = self.neurons[(column, unit)]
         last = column == len(self.unit_names) - 1
         named = self.radius >= 0.2
-        if column == 0 and named and self._room_above(column, label.height):
+        if (
+            column in (0, len(self.unit_names) - 1)
+            and named
+            and self._room_above(column, label.height)
+        ):
             # A named input: its name is on its left, its edges fan out to its right,
             # the raw value (scaled inputs) stands under its left half; the value goes
             # above, right-aligned on the centre, clear of every edge (regression's
-            # 1.213 sat on the eight edges leaving x).
+            # 1.213 sat on the eight edges leaving x). A named output mirrors it: its
+            # edges converge from the left (regression's y hid the lit edges' meeting).
             label.next_to(circle, UP, buff=0.04)
-            return label.shift(RIGHT * (circle.get_x() - label.get_right()[0]))
+            if column == 0:
+                return label.shift(RIGHT * (circle.get_x() - label.get_right()[0]))
+            return label.shift(RIGHT * (circle.get_x() - label.get_left()[0]))
         # Outputs' names are on their right: the value goes to the other side; a hidden
         # unit's goes to its right, over its outgoing edges. Outputs too small to be
         # named, and unnamed inputs, have the free space on their right for it.

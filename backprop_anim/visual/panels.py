@@ -31,7 +31,7 @@ from manim import (
 )
 
 from ..maths.activations import get_activation
-from ..numbers import fmt
+from ..numbers import fmt, minus_signs
 from .formula import Expr
 from .glyphs import glyph_mobjects
 from .theme import Theme, rgb
@@ -133,6 +133,8 @@ class Label(Text):
 
     def __init__(self, text: str, **kwargs) -> None:
         kwargs.setdefault("font", FONT)
+        # Numbers as the formulas write them: "δ=−0.0381", not a hyphen (fmt's "-").
+        text = minus_signs(text)
         key = _label_key(text, kwargs)
         made = _RECENT_LABELS.get(key) if key is not None else None
         if made is not None:
